@@ -1,0 +1,1 @@
+"""Pipeline stages: source → segment → dedup → translate → assemble → filter → write."""
