@@ -20,7 +20,7 @@ CACHE_HITS = "cache_hits"  # (segment, lang) pairs found in the translation cach
 TRANSLATED = "translated"  # (segment, lang) pairs sent to the translator
 SOURCE_TOKENS = "source_tokens"
 TARGET_TOKENS = "target_tokens"
-DROPPED_EMPTY = "dropped_empty"
+DROPPED_EMPTY = "dropped_empty"  # filter keys are "dropped_{reason}" and "dropped_{reason}:{lang}"
 BYTES_WRITTEN = "bytes_written"
 SHARDS_WRITTEN = "shards_written"
 

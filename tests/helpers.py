@@ -1,0 +1,53 @@
+"""Small builders shared by tests."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from mtqa.schema import QA_SCHEMA
+from mtqa.stages.base import Chunk, PipelineStage
+
+
+def qa_table(rows: list[dict]) -> pa.Table:
+    """QA rows with sensible defaults for the fields a test does not care about."""
+    full = []
+    for i, row in enumerate(rows):
+        full.append(
+            {
+                "id": row.get("id", f"t:{i}"),
+                "source": row.get("source", "t"),
+                "split": row.get("split", "dev"),
+                "title": row.get("title", "T"),
+                "question": row["question"],
+                "passage": row["passage"],
+                "answers": row.get("answers", []),
+                "is_impossible": row.get("is_impossible", False),
+            }
+        )
+    return pa.Table.from_pylist(full, schema=QA_SCHEMA)
+
+
+def reverse_words(text: str, lang: str) -> str:
+    """A checkable fake translation: the language tag, then the words reversed."""
+    return f"[{lang}] " + " ".join(word[::-1] for word in text.split(" "))
+
+
+class FakeTranslateStage(PipelineStage):
+    """Translates ``chunk.unique`` with a pure function, counting calls, for executor tests."""
+
+    name = "translate"
+
+    def __init__(self, langs: list[str], fn=reverse_words, source_lang: str = "en", fail_at_chunk: int | None = None):
+        super().__init__()
+        self.langs = [lang for lang in langs if lang != source_lang]
+        self.fn = fn
+        self.fail_at_chunk = fail_at_chunk
+        self.translated_texts: list[str] = []
+
+    def process(self, chunk: Chunk) -> Chunk:
+        if chunk.index == self.fail_at_chunk:
+            raise RuntimeError(f"simulated crash in chunk {chunk.index}")
+        for lang in self.langs:
+            chunk.translations[lang] = [self.fn(text, lang) for text in chunk.unique]
+            self.translated_texts.extend(chunk.unique)
+        return chunk
