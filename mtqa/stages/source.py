@@ -759,7 +759,7 @@ def open_source(spec: str, *, limit: int | None = None, batch_size: int = 1000,
     spec = spec.strip()
     kw = {"limit": limit, "batch_size": batch_size}
     if spec == "sample":
-        return SampleSource(spec, SAMPLE_PATH, name or "sample", split or "train",
+        return SampleSource(spec, SAMPLE_PATH, name or "sample", split or "test",
                             shown_path="mtqa/data/sample/xquad-en-sample.json", **kw)
     prefix, sep, rest = spec.partition(":")
     if sep and prefix in _FILE_FORMATS and rest:
@@ -789,7 +789,7 @@ def open_source(spec: str, *, limit: int | None = None, batch_size: int = 1000,
 def list_sources() -> list[dict]:
     """The source specs ``open_source`` accepts, for ``--help`` and the docs."""
     out: list[dict] = [{
-        "name": "sample", "kind": "embedded", "hub_id": None, "config": None, "split": "train",
+        "name": "sample", "kind": "embedded", "hub_id": None, "config": None, "split": "test",
         "verified": True, "description": "12 paragraphs, 64 questions of XQuAD English (CC BY-SA 4.0)",
     }]
     for d in HUB_SOURCES.values():

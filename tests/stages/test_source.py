@@ -81,7 +81,7 @@ def test_sample_is_a_small_real_xquad_excerpt():
     assert rows[0]["id"] == "sample:56bec6ac3aeaaa14008c93fd"
     assert rows[0]["question"] == "How many Grammys has Lady Gaga won?"
     assert rows[0]["answers"] == [{"text": "Six", "answer_start": 0}]
-    assert {r["source"] for r in rows} == {"sample"} and {r["split"] for r in rows} == {"train"}
+    assert {r["source"] for r in rows} == {"sample"} and {r["split"] for r in rows} == {"test"}
     assert not any(r["is_impossible"] for r in rows)
     assert assert_spans(rows) == 64
     assert SAMPLE_PATH.stat().st_size < 60_000
@@ -179,7 +179,7 @@ def test_parquet_round_trip_in_record_batches(tmp_path):
     sample = read_all("sample")
     path = tmp_path / "qa.parquet"
     pq.write_table(sample.drop_columns(["source", "split"]), path, row_group_size=10)
-    back = read_all(str(path), batch_size=7, name="sample")
+    back = read_all(str(path), batch_size=7, name="sample", split="test")
     assert back.to_pylist() == sample.to_pylist()
     assert open_source(f"parquet:{path}").describe()["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
