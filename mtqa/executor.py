@@ -95,7 +95,10 @@ class LocalExecutor:
 
     # -- identity and resume -------------------------------------------------------------
     def identity(self) -> dict:
-        identity = {"pipeline": self.config.identity(), "sources": [s.describe() for s in self.sources]}
+        # A Hub revision the user did not pin is looked up online and may be unknown offline:
+        # it goes into the manifest, not into what a resume must match.
+        sources = [{k: v for k, v in s.describe().items() if k != "revision"} for s in self.sources]
+        identity = {"pipeline": self.config.identity(), "sources": sources}
         for stage in self.stages:
             if hasattr(stage, "fingerprint_dict"):
                 identity["model"] = stage.fingerprint_dict()
@@ -244,7 +247,7 @@ class LocalExecutor:
             "mtqa_version": code_version(),
             "pipeline": self.config.to_dict(),
             "identity_sha256": hashlib.sha256(repr(sorted(identity.items())).encode()).hexdigest(),
-            "sources": identity["sources"],
+            "sources": [s.describe() for s in self.sources],
             "model": identity.get("model"),
             "partition": {"num_shards": self.config.num_shards, "shard_index": self.config.shard_index},
             "stages": {name: stats.to_dict() for name, stats in totals.items()},

@@ -1,0 +1,126 @@
+"""The executor: chunking, resume after a crash, refusal of a different pipeline, partitions."""
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from mtqa.config import BuildConfig
+from mtqa.errors import MtqaError
+from mtqa.executor import LocalExecutor, shard_of
+from mtqa.stages.assemble import AssembleStage
+from mtqa.stages.dedup import DedupStage
+from mtqa.stages.filter import FilterStage
+from mtqa.stages.segment import SegmentStage
+from tests.helpers import FakeTranslateStage, reverse_words
+
+LANGS = ["de", "es"]
+
+
+@pytest.fixture
+def jsonl(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    rows = []
+    for p in range(9):
+        passage = f"Passage {p} starts here. It has a second sentence about item {p}. And a third."
+        for q in range(3):
+            rows.append({"id": f"{p}-{q}", "question": f"Question {q} on passage {p}?", "passage": passage,
+                         "answers": [{"text": f"item {p}", "answer_start": passage.index(f"item {p}")}]})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def executor(jsonl, out, fail_at_chunk=None, **overrides):
+    config = BuildConfig(sources=[str(jsonl)], langs=LANGS, out=str(out), chunk_size=5, **overrides)
+    translate = FakeTranslateStage(config.langs, fail_at_chunk=fail_at_chunk)
+    stages = [SegmentStage(), DedupStage(), translate, AssembleStage(config.langs), FilterStage()]
+    return LocalExecutor(config, progress=False, stages=stages), translate
+
+
+def read_rows(out):
+    tables = [pa.ipc.open_file(str(p)).read_all() for p in sorted((out / "data").glob("*.arrow"))]
+    return pa.concat_tables(tables).to_pylist()
+
+
+def file_bytes(out):
+    return {p.name: p.read_bytes() for p in sorted((out / "data").glob("*.arrow"))}
+
+
+def test_every_row_carries_its_own_translation(jsonl, tmp_path):
+    ex, _ = executor(jsonl, tmp_path / "out")
+    manifest = ex.run()
+    rows = read_rows(tmp_path / "out")
+    assert manifest["rows"] == len(rows) == 27 * 3
+    assert manifest["langs"] == {"de": 27, "en": 27, "es": 27}
+    by_key = {(r["id"], r["lang"]): r for r in rows}
+    for (id_, lang), row in by_key.items():
+        en = by_key[(id_, "en")]
+        if lang == "en":
+            continue
+        assert row["question"] == reverse_words(en["question"], lang)
+        sentences = [s if s.endswith(".") else s + "." for s in en["passage"].split(". ")]
+        assert row["passage"] == " ".join(reverse_words(s, lang) for s in sentences)
+        assert row["passage_id"] == en["passage_id"]
+    assert len(manifest["files"]) == 6  # 27 rows in chunks of 5
+    assert [f["path"] for f in manifest["files"]] == sorted(f["path"] for f in manifest["files"])
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["rows"] == 81
+
+
+def test_crash_then_resume_is_byte_identical_and_redoes_only_unfinished_chunks(jsonl, tmp_path):
+    clean, _ = executor(jsonl, tmp_path / "clean")
+    clean.run()
+
+    crashing, _ = executor(jsonl, tmp_path / "resumed", fail_at_chunk=3)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        crashing.run()
+    assert len(list((tmp_path / "resumed" / "progress").glob("*/chunk-*.json"))) == 3
+    assert not (tmp_path / "resumed" / "manifest.json").exists()
+
+    resumed, translate = executor(jsonl, tmp_path / "resumed")
+    manifest = resumed.run()
+    assert file_bytes(tmp_path / "resumed") == file_bytes(tmp_path / "clean")
+    assert manifest["partitions"][0]["resumed"] == {"chunks_skipped": 3, "rows_skipped": 15}
+    assert resumed.stages[0].stats.counts["rows_in"] == 12  # this run segmented chunks 3..5 only
+    assert manifest["stages"]["segment"]["counts"]["rows_in"] == 27  # totals include earlier runs
+    clean_manifest = json.loads((tmp_path / "clean" / "manifest.json").read_text())
+    assert manifest["files"] == clean_manifest["files"]
+    assert manifest["langs"] == clean_manifest["langs"]
+
+
+def test_a_different_pipeline_in_the_same_out_dir_is_refused(jsonl, tmp_path):
+    executor(jsonl, tmp_path / "out")[0].run()
+    config = BuildConfig(sources=[str(jsonl)], langs=["de"], out=str(tmp_path / "out"), chunk_size=5)
+    stages = [SegmentStage(), DedupStage(), FakeTranslateStage(["de"]), AssembleStage(["de"]), FilterStage()]
+    with pytest.raises(MtqaError, match=r"holds a different pipeline's data \(pipeline.langs differs\)"):
+        LocalExecutor(config, progress=False, stages=stages).run()
+
+
+def test_a_foreign_non_empty_directory_is_refused(jsonl, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    with pytest.raises(MtqaError, match="not empty and is not an mtqa build directory"):
+        executor(jsonl, tmp_path / "out")[0].run()
+
+
+def test_partitions_cover_the_input_once_and_keep_passages_together(jsonl, tmp_path):
+    whole, _ = executor(jsonl, tmp_path / "whole")
+    whole.run()
+    manifests = [executor(jsonl, tmp_path / "parts", num_shards=3, shard_index=i)[0].run() for i in range(3)]
+    assert "partitions" not in manifests[0] and "partitions" not in manifests[1]
+    merged = manifests[2]
+    assert [p["shard_index"] for p in merged["partitions"]] == [0, 1, 2]
+    assert merged["rows"] == 27 * 3
+    ids = []
+    for path in sorted((tmp_path / "parts" / "data").glob("*.arrow")):
+        shard_index = int(path.name.split("-")[1])
+        rows = [r for r in pa.ipc.open_file(str(path)).read_all().to_pylist() if r["lang"] == "en"]
+        assert {shard_of(r["passage"], 3) for r in rows} == {shard_index}
+        ids += [r["id"] for r in rows]
+    assert sorted(ids) == sorted(r["id"] for r in read_rows(tmp_path / "whole") if r["lang"] == "en")
+    assert len({i.split("-")[0] for i in ids}) == 9
+
+
+def test_a_resume_with_another_partition_count_is_refused(jsonl, tmp_path):
+    executor(jsonl, tmp_path / "out", num_shards=2, shard_index=0)[0].run()
+    with pytest.raises(MtqaError, match="num_shards differs"):
+        executor(jsonl, tmp_path / "out", num_shards=3, shard_index=0)[0].run()
