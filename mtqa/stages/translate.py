@@ -1,0 +1,177 @@
+"""Translate: every distinct segment of a chunk into every target language, through the cache.
+
+For each target language the stage looks the chunk's distinct texts (``chunk.unique``) up in
+the translation cache, translates only the misses with CTranslate2 and stores them, and sets
+``chunk.translations[lang]`` aligned with ``chunk.unique``. The model is resolved (and, for a
+Hugging Face model, converted) on first use and loaded lazily, so the stage pickles cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mtqa import stats as S
+from mtqa.errors import MtqaError
+from mtqa.langs import check_lang
+from mtqa.stages.base import Chunk, PipelineStage
+from mtqa.translation.cache import TranslationCache, translation_key, translation_namespace
+from mtqa.translation.engine import COMPUTE_TYPES, Ct2Translator
+from mtqa.translation.models import default_cache_dir, is_template, resolve_model
+
+
+@dataclass
+class TranslateConfig:
+    """How to translate. ``model``: ``toy``, a CTranslate2 directory, a Hugging Face
+    checkpoint directory or Hub id, or a template with ``{lang}`` (one Marian model per pair).
+    ``intra_threads=0`` lets CTranslate2 choose; ``cache_dir=None`` is ``$MTQA_CACHE`` or
+    ``~/.cache/mtqa`` (converted models and the translation cache live there)."""
+
+    model: str = "toy"
+    device: str = "auto"  # auto | cpu | cuda
+    compute_type: str = "auto"  # auto: int8_float16 on GPU, int8 on CPU
+    device_index: list[int] | None = None  # None: every GPU
+    beam_size: int = 2
+    max_batch_tokens: int = 4096
+    max_length_ratio: float = 2.0
+    max_length_offset: int = 10
+    no_repeat_ngram_size: int = 0
+    repetition_penalty: float = 1.0
+    inter_threads: int = 1
+    intra_threads: int = 0
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise MtqaError("translate.model must name a model")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise MtqaError(f"translate.device must be auto, cpu or cuda, got '{self.device}'")
+        if self.compute_type not in COMPUTE_TYPES:
+            raise MtqaError(
+                f"translate.compute_type '{self.compute_type}' is unknown (known: {', '.join(COMPUTE_TYPES)})"
+            )
+        for name in ("beam_size", "max_batch_tokens", "inter_threads"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise MtqaError(f"translate.{name} must be an integer of at least 1, got {getattr(self, name)!r}")
+        for name in ("max_length_offset", "no_repeat_ngram_size", "intra_threads"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise MtqaError(f"translate.{name} must be an integer of at least 0, got {getattr(self, name)!r}")
+        if not isinstance(self.max_length_ratio, int | float) or self.max_length_ratio <= 0:
+            raise MtqaError(f"translate.max_length_ratio must be positive, got {self.max_length_ratio!r}")
+        if not isinstance(self.repetition_penalty, int | float) or self.repetition_penalty <= 0:
+            raise MtqaError(f"translate.repetition_penalty must be positive, got {self.repetition_penalty!r}")
+        if self.device_index is not None:
+            if isinstance(self.device_index, int):
+                self.device_index = [self.device_index]
+            if not self.device_index or not all(isinstance(i, int) and i >= 0 for i in self.device_index):
+                raise MtqaError(f"translate.device_index must be a list of GPU numbers, got {self.device_index!r}")
+
+
+class TranslateStage(PipelineStage):
+    """Fills ``chunk.translations`` for every target language (``langs`` minus ``source_lang``)."""
+
+    name = "translate"
+
+    def __init__(
+        self, config: TranslateConfig | None = None, langs: Sequence[str] = (), source_lang: str = "en"
+    ) -> None:
+        super().__init__()
+        self.config = config if config is not None else TranslateConfig()
+        self.source_lang = source_lang
+        self.langs = [lang for lang in dict.fromkeys(langs) if lang != source_lang]
+        self.cache_dir = Path(self.config.cache_dir).expanduser() if self.config.cache_dir else default_cache_dir()
+        self.cache = TranslationCache(self.cache_dir)
+        self._translators: dict[str, Ct2Translator] = {}
+
+    def translator(self, lang: str) -> Ct2Translator:
+        """The translator for ``lang``: one shared by all languages, or one per pair for a template."""
+        key = lang if is_template(self.config.model) else ""
+        if key not in self._translators:
+            cfg = self.config
+            info = resolve_model(cfg.model, self.cache_dir, lang=lang if key else None)
+            self._translators[key] = Ct2Translator(
+                info,
+                source_lang=self.source_lang,
+                device=cfg.device,
+                compute_type=cfg.compute_type,
+                device_index=cfg.device_index,
+                beam_size=cfg.beam_size,
+                max_batch_tokens=cfg.max_batch_tokens,
+                max_length_ratio=cfg.max_length_ratio,
+                max_length_offset=cfg.max_length_offset,
+                no_repeat_ngram_size=cfg.no_repeat_ngram_size,
+                repetition_penalty=cfg.repetition_penalty,
+                inter_threads=cfg.inter_threads,
+                intra_threads=cfg.intra_threads,
+            )
+        return self._translators[key]
+
+    def check_langs(self) -> None:
+        """Resolve the model(s) and raise ``MtqaError`` for a language they cannot translate into.
+
+        Call before any work: a bad language or model fails in seconds, not after the first chunk.
+        """
+        if is_template(self.config.model):
+            for lang in self.langs:
+                check_lang(lang)
+            pairs = [(self.translator(lang), [lang]) for lang in self.langs]
+        else:
+            pairs = [(self.translator(self.source_lang), self.langs)]
+        for translator, langs in pairs:
+            translator.check_langs(langs)
+            _ = translator.compute_type  # a device or compute type that cannot work fails here
+
+    def process(self, chunk: Chunk) -> Chunk:
+        texts = chunk.unique or []
+        for lang in self.langs:
+            chunk.translations[lang] = self._translate(texts, lang)
+        return chunk
+
+    def _translate(self, texts: list[str], lang: str) -> list[str]:
+        translator = self.translator(lang)
+        settings = {**translator.decoding_settings(), "compute_type": translator.compute_type}
+        namespace = translation_namespace(translator.model.fingerprint, settings, self.source_lang, lang)
+        out = [""] * len(texts)
+        todo = [i for i, text in enumerate(texts) if text.strip()]
+        keys = {i: translation_key(namespace, texts[i]) for i in todo}
+        hits = self.cache.get_many(list(keys.values()))
+        misses = []
+        for i in todo:
+            if keys[i] in hits:
+                out[i] = hits[keys[i]]
+            else:
+                misses.append(i)
+        self.stats.add(S.CACHE_HITS, len(todo) - len(misses))
+        if misses:
+            source_tokens, target_tokens = translator.source_token_count, translator.target_token_count
+            for i, translation in zip(misses, translator.translate([texts[i] for i in misses], lang), strict=True):
+                out[i] = translation
+            self.cache.put_many((keys[i], out[i]) for i in misses)
+            self.stats.add(S.TRANSLATED, len(misses))
+            self.stats.add(S.SOURCE_TOKENS, translator.source_token_count - source_tokens)
+            self.stats.add(S.TARGET_TOKENS, translator.target_token_count - target_tokens)
+        return out
+
+    def fingerprint_dict(self) -> dict:
+        """What decides the translations, for the build manifest: the model(s) and the decoding
+        settings. Where it runs (device, compute type, threads) is left out."""
+        data: dict = {"model": self.config.model}
+        if is_template(self.config.model):
+            translators = [self.translator(lang) for lang in self.langs]
+            data["models"] = {lang: _describe(t.model) for lang, t in zip(self.langs, translators, strict=True)}
+        else:
+            translators = [self.translator(self.source_lang)]
+            data.update(_describe(translators[0].model))
+        if translators:
+            data["decoding"] = translators[0].decoding_settings()
+        return data
+
+    def close(self) -> None:
+        for translator in self._translators.values():
+            translator.close()
+        self.cache.close()
+
+
+def _describe(model) -> dict:
+    return {"name": model.name, "family": model.family, "fingerprint": model.fingerprint}

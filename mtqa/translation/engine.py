@@ -1,0 +1,347 @@
+"""Translate texts with a CTranslate2 model, in the shape CTranslate2's docs recommend.
+
+Texts are tokenised with SentencePiece outside the engine, given the family's language
+tokens, sorted by length, grouped into a few length buckets and passed to
+``translate_batch(..., max_batch_size=N, batch_type="tokens")`` once per bucket, so
+CTranslate2 rebatches each bucket by a token budget and the maximum decoding length follows
+the input's length. What each family gets (source tokens / target prefix):
+
+======  ==========================================  ==============  ====================
+family  source tokens                               target prefix   output
+======  ==========================================  ==============  ====================
+marian  ``pieces + </s>``                           none            as is
+marian  ``>>de<< + pieces + </s>`` (multi-target)   none            as is
+m2m100  ``__en__ + pieces + </s>``                  ``__de__``      first token dropped
+nllb    ``eng_Latn + pieces + </s>``                ``deu_Latn``    first token dropped
+======  ==========================================  ==============  ====================
+
+This matches what transformers' tokenizers produce for the same families (``MarianTokenizer``,
+``M2M100Tokenizer`` with ``src_lang``, ``NllbTokenizer`` with ``legacy_behaviour=False``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from mtqa.errors import MtqaError
+from mtqa.langs import LANGUAGES, check_lang
+from mtqa.translation.models import ModelInfo
+
+EOS = "</s>"
+_CONTROL_TOKENS = {"<s>", "</s>", "<pad>"}
+COMPUTE_TYPES = (
+    "auto",
+    "default",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
+# Length buckets are powers of two from here on: at most a dozen translate_batch calls per text list.
+_MIN_BUCKET = 16
+
+
+class Ct2Translator:
+    """One CTranslate2 model, loaded on first use (so a stage holding it pickles cheaply).
+
+    Needs a resolved :class:`~mtqa.translation.models.ModelInfo`. ``device="auto"`` takes
+    CUDA when CTranslate2 sees a GPU (all of them unless ``device_index`` says otherwise),
+    else the CPU; ``compute_type="auto"`` is ``int8_float16`` on GPU and ``int8`` on CPU.
+    The maximum decoding length of an input of ``n`` tokens is
+    ``max_length_ratio * n + max_length_offset``, capped at ``max_decoding_length``.
+    ``source_token_count`` and ``target_token_count`` add up over all calls.
+    """
+
+    def __init__(
+        self,
+        model: ModelInfo,
+        *,
+        source_lang: str = "en",
+        device: str = "auto",
+        compute_type: str = "auto",
+        device_index: Sequence[int] | int | None = None,
+        beam_size: int = 2,
+        max_batch_tokens: int = 4096,
+        max_length_ratio: float = 2.0,
+        max_length_offset: int = 10,
+        max_decoding_length: int = 512,
+        no_repeat_ngram_size: int = 0,
+        repetition_penalty: float = 1.0,
+        inter_threads: int = 1,
+        intra_threads: int = 0,
+    ) -> None:
+        if device not in ("auto", "cpu", "cuda"):
+            raise MtqaError(f"unknown device '{device}' (known: auto, cpu, cuda)")
+        if compute_type not in COMPUTE_TYPES:
+            raise MtqaError(f"unknown compute type '{compute_type}' (known: {', '.join(COMPUTE_TYPES)})")
+        for name, value in (
+            ("beam_size", beam_size),
+            ("max_batch_tokens", max_batch_tokens),
+            ("max_decoding_length", max_decoding_length),
+            ("inter_threads", inter_threads),
+        ):
+            if value < 1:
+                raise MtqaError(f"{name} must be at least 1, got {value}")
+        if max_length_ratio <= 0:
+            raise MtqaError(f"max_length_ratio must be positive, got {max_length_ratio}")
+        self.model = model
+        self.source_lang = source_lang
+        self.requested_device = device
+        self.requested_compute_type = compute_type
+        self.requested_device_index = device_index
+        self.beam_size = beam_size
+        self.max_batch_tokens = max_batch_tokens
+        self.max_length_ratio = max_length_ratio
+        self.max_length_offset = max_length_offset
+        self.max_decoding_length = max_decoding_length
+        self.no_repeat_ngram_size = no_repeat_ngram_size
+        self.repetition_penalty = repetition_penalty
+        self.inter_threads = inter_threads
+        self.intra_threads = intra_threads
+        self.source_token_count = 0
+        self.target_token_count = 0
+        self._placement: tuple[str, int | list[int], str] | None = None
+        self._translator = None
+        self._source_sp = None
+        self._target_sp = None
+
+    # -- placement ---------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        return self._resolve_placement()[0]
+
+    @property
+    def device_index(self) -> int | list[int]:
+        return self._resolve_placement()[1]
+
+    @property
+    def compute_type(self) -> str:
+        """The compute type the model runs with, known without loading it."""
+        return self._resolve_placement()[2]
+
+    def _resolve_placement(self) -> tuple[str, int | list[int], str]:
+        if self._placement is None:
+            import ctranslate2
+
+            gpus = ctranslate2.get_cuda_device_count()
+            device = self.requested_device
+            if device == "auto":
+                device = "cuda" if gpus > 0 else "cpu"
+            if device == "cuda" and gpus == 0:
+                raise MtqaError("device 'cuda' asked for, but CTranslate2 sees no CUDA GPU; use --device cpu")
+            index = self.requested_device_index
+            if index is None:
+                index = list(range(gpus)) if device == "cuda" else 0
+            first = index[0] if isinstance(index, list | tuple) else index
+            if isinstance(index, tuple):
+                index = list(index)
+            supported = ctranslate2.get_supported_compute_types(device, first)
+            compute_type = self.requested_compute_type
+            if compute_type == "auto":
+                preferred = ("int8_float16", "float16", "float32") if device == "cuda" else ("int8", "float32")
+                compute_type = next((c for c in preferred if c in supported), "default")
+            elif compute_type != "default" and compute_type not in supported:
+                raise MtqaError(
+                    f"compute type '{compute_type}' is not supported on {device} "
+                    f"(supported: {', '.join(sorted(supported))})"
+                )
+            self._placement = (device, index, compute_type)
+        return self._placement
+
+    # -- languages ---------------------------------------------------------------------------
+    @property
+    def supported_langs(self) -> list[str] | None:
+        """The target languages this model translates into; None when it does not say."""
+        langs = self.model.target_langs
+        return sorted(langs) if langs is not None else None
+
+    def check_langs(self, langs: Sequence[str]) -> None:
+        """Raise ``MtqaError`` when the model cannot translate ``source_lang`` into one of ``langs``.
+
+        A code that is neither a known ISO 639-1 code nor one of the model's own (the toy's
+        ``x-rot13``) is reported as unknown before any known code the model lacks.
+        """
+        supported = set(self.supported_langs or ())
+        for lang in langs:
+            if lang not in LANGUAGES and lang not in supported:
+                check_lang(lang)
+        self._source_prefix_token()
+        for lang in langs:
+            if lang != self.source_lang:
+                self._target_token(lang)
+
+    def _source_prefix_token(self) -> str | None:
+        model = self.model
+        if model.family == "marian":
+            if model.source_lang and model.source_lang != self.source_lang:
+                raise MtqaError(
+                    f"model {model.name} translates from '{model.source_lang}', not from '{self.source_lang}'"
+                )
+            return None
+        if self.source_lang not in LANGUAGES:
+            check_lang(self.source_lang)
+        token = model.lang_tokens.get(self.source_lang)
+        if token is None:
+            raise MtqaError(f"model {model.name} cannot read source language '{self.source_lang}'")
+        return token
+
+    def _target_token(self, lang: str) -> str | None:
+        """The language token of ``lang`` (None for a single-pair Marian model)."""
+        model = self.model
+        if model.family != "marian" and lang not in LANGUAGES:
+            check_lang(lang)
+        supported = self.supported_langs
+        if supported is not None and lang not in supported:
+            raise MtqaError(
+                f"model {model.name} does not translate into '{lang}' (it supports: {', '.join(supported)})"
+            )
+        if model.family == "marian" and not model.lang_tokens:
+            return None
+        token = model.lang_tokens.get(lang)
+        if token is None:
+            raise MtqaError(f"model {model.name} has no language token for '{lang}'")
+        return token
+
+    # -- tokens ------------------------------------------------------------------------------
+    def _processors(self):
+        if self._source_sp is None:
+            import sentencepiece as spm
+
+            try:
+                self._source_sp = spm.SentencePieceProcessor(model_file=str(self.model.source_spm))
+                self._target_sp = spm.SentencePieceProcessor(model_file=str(self.model.target_spm))
+            except (OSError, RuntimeError) as e:
+                raise MtqaError(f"could not load the SentencePiece models of {self.model.name}: {e}") from None
+        return self._source_sp, self._target_sp
+
+    def source_tokens(self, texts: Sequence[str], target_lang: str) -> list[list[str]]:
+        """What the encoder reads for each text (see the module's table)."""
+        target = self._target_token(target_lang)
+        if self.model.family == "marian":
+            prefix = [target] if target is not None else []
+        else:
+            prefix = [self._source_prefix_token()]
+        source_sp, _ = self._processors()
+        return [[*prefix, *pieces, EOS] for pieces in source_sp.encode(list(texts), out_type=str)]
+
+    def target_prefix(self, target_lang: str) -> list[str]:
+        """The tokens the decoder is forced to start with (dropped from the output)."""
+        if self.model.family == "marian":
+            return []
+        return [self._target_token(target_lang)]
+
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        _, target_sp = self._processors()
+        drop = self.model.control_tokens
+        return target_sp.decode([t for t in tokens if t not in drop and t not in _CONTROL_TOKENS])
+
+    # -- translation -------------------------------------------------------------------------
+    @property
+    def translator(self):
+        """The ``ctranslate2.Translator``, created on first access."""
+        if self._translator is None:
+            import ctranslate2
+
+            device, index, compute_type = self._resolve_placement()
+            try:
+                self._translator = ctranslate2.Translator(
+                    str(self.model.path),
+                    device=device,
+                    device_index=index,
+                    compute_type=compute_type,
+                    inter_threads=self.inter_threads,
+                    intra_threads=self.intra_threads,
+                )
+            except (RuntimeError, ValueError, OSError) as e:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise MtqaError(f"could not load CTranslate2 model {self.model.path}: {first}") from None
+        return self._translator
+
+    def translate(self, texts: Sequence[str], target_lang: str) -> list[str]:
+        """Translate ``texts`` into ``target_lang``; the i-th output is the i-th input's translation.
+
+        Empty (or whitespace-only) texts give empty strings without reaching the model.
+        """
+        self.check_langs([target_lang])
+        out = [""] * len(texts)
+        todo = [i for i, text in enumerate(texts) if text.strip()]
+        if not todo:
+            return out
+        sources = self.source_tokens([texts[i] for i in todo], target_lang)
+        outputs = self.translate_tokens(sources, self.target_prefix(target_lang))
+        for i, tokens in zip(todo, outputs, strict=True):
+            out[i] = self.detokenize(tokens)
+        return out
+
+    def translate_tokens(self, sources: list[list[str]], target_prefix: list[str]) -> list[list[str]]:
+        """Translate token lists, in input order, with ``target_prefix`` forced and then removed."""
+        order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+        results: list[list[str] | None] = [None] * len(sources)
+        for bucket in self._buckets(order, sources):
+            batch = [sources[i] for i in bucket]
+            longest = len(batch[-1])
+            max_length = min(
+                self.max_decoding_length,
+                math.ceil(self.max_length_ratio * longest) + self.max_length_offset,
+            ) + len(target_prefix)
+            hypotheses = self.translator.translate_batch(
+                batch,
+                target_prefix=[list(target_prefix)] * len(batch) if target_prefix else None,
+                max_batch_size=self.max_batch_tokens,
+                batch_type="tokens",
+                beam_size=self.beam_size,
+                num_hypotheses=1,
+                max_decoding_length=max_length,
+                no_repeat_ngram_size=self.no_repeat_ngram_size,
+                repetition_penalty=self.repetition_penalty,
+            )
+            for i, result in zip(bucket, hypotheses, strict=True):
+                tokens = list(result.hypotheses[0])
+                if target_prefix and tokens[: len(target_prefix)] == list(target_prefix):
+                    tokens = tokens[len(target_prefix) :]
+                results[i] = tokens
+        self.source_token_count += sum(len(s) for s in sources)
+        self.target_token_count += sum(len(r) for r in results)
+        return results
+
+    @staticmethod
+    def _buckets(order: list[int], sources: list[list[str]]) -> list[list[int]]:
+        """Split length-sorted indices where the length passes a power of two (16, 32, 64, ...)."""
+        buckets: list[list[int]] = []
+        bound = 0
+        for i in order:
+            length = len(sources[i])
+            if not buckets or length > bound:
+                bound = max(_MIN_BUCKET, 1 << (length - 1).bit_length())
+                buckets.append([])
+            buckets[-1].append(i)
+        return buckets
+
+    # -- identity and lifetime ---------------------------------------------------------------
+    def decoding_settings(self) -> dict:
+        """The settings that change what the model outputs (they go into cache keys)."""
+        return {
+            "beam_size": self.beam_size,
+            "max_length_ratio": self.max_length_ratio,
+            "max_length_offset": self.max_length_offset,
+            "max_decoding_length": self.max_decoding_length,
+            "no_repeat_ngram_size": self.no_repeat_ngram_size,
+            "repetition_penalty": self.repetition_penalty,
+        }
+
+    def close(self) -> None:
+        """Release the model (it is loaded again if used after this)."""
+        if self._translator is not None:
+            self._translator.unload_model()
+        self._translator = None
+        self._source_sp = self._target_sp = None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.update(_translator=None, _source_sp=None, _target_sp=None, _placement=None)
+        return state
