@@ -20,6 +20,8 @@ from mtqa.translation.cache import TranslationCache, translation_key, translatio
 from mtqa.translation.engine import COMPUTE_TYPES, Ct2Translator
 from mtqa.translation.models import default_cache_dir, is_template, resolve_model
 
+CACHE_SLICE = 2048  # texts translated between two writes to the cache
+
 
 @dataclass
 class TranslateConfig:
@@ -143,12 +145,16 @@ class TranslateStage(PipelineStage):
             else:
                 misses.append(i)
         self.stats.add(S.CACHE_HITS, len(todo) - len(misses))
-        if misses:
+        # Length-sorted slices, each stored as soon as it is done: a build killed mid-chunk
+        # keeps all but the slice in flight, and each slice still batches similar lengths.
+        misses.sort(key=lambda i: len(texts[i]))
+        for start in range(0, len(misses), CACHE_SLICE):
+            part = misses[start : start + CACHE_SLICE]
             source_tokens, target_tokens = translator.source_token_count, translator.target_token_count
-            for i, translation in zip(misses, translator.translate([texts[i] for i in misses], lang), strict=True):
+            for i, translation in zip(part, translator.translate([texts[i] for i in part], lang), strict=True):
                 out[i] = translation
-            self.cache.put_many((keys[i], out[i]) for i in misses)
-            self.stats.add(S.TRANSLATED, len(misses))
+            self.cache.put_many((keys[i], out[i]) for i in part)
+            self.stats.add(S.TRANSLATED, len(part))
             self.stats.add(S.SOURCE_TOKENS, translator.source_token_count - source_tokens)
             self.stats.add(S.TARGET_TOKENS, translator.target_token_count - target_tokens)
         return out
