@@ -232,6 +232,12 @@ class LocalExecutor:
             for stage in self.stages:
                 stage.close()
 
+        # Every run reads the whole input (done chunks too), so the sources' own counts
+        # (rows read, Hub rows skipped and why) are complete for this run.
+        source_stats = StageStats("source")
+        for source in self.sources:
+            source_stats.merge(source.stats)
+        totals = {"source": source_stats, **totals}
         manifest = self._manifest(identity, totals, files, skipped, time.time() - started)
         cfg = self.config
         write_json_atomic(self.out / "manifests" / f"shard-{cfg.shard_index:05d}-of-{cfg.num_shards:05d}.json", manifest)
