@@ -283,6 +283,8 @@ def merge_manifests(out: Path, num_shards: int) -> dict | None:
     langs = Counter()
     for part in parts:
         for name, data in part["stages"].items():
+            if name == "source" and name in stages:
+                continue  # every partition reads the whole input: count it once
             stages.setdefault(name, StageStats(name)).merge(StageStats.from_dict(name, data))
         langs.update(part["langs"])
     merged = dict(parts[0])
