@@ -20,7 +20,6 @@ import argparse
 import math
 import tempfile
 import time
-from pathlib import Path
 
 from _common import ROOT, XQUAD_EN, require
 

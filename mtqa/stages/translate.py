@@ -16,7 +16,11 @@ from mtqa import stats as S
 from mtqa.errors import MtqaError
 from mtqa.langs import check_lang
 from mtqa.stages.base import Chunk, PipelineStage
-from mtqa.translation.cache import TranslationCache, translation_key, translation_namespace
+from mtqa.translation.cache import (
+    TranslationCache,
+    translation_key,
+    translation_namespace,
+)
 from mtqa.translation.engine import COMPUTE_TYPES, Ct2Translator
 from mtqa.translation.models import default_cache_dir, is_template, resolve_model
 

@@ -7,9 +7,19 @@
 Nothing here imports ctranslate2, torch or transformers until it is used.
 """
 
-from mtqa.translation.cache import TranslationCache, translation_key, translation_namespace
+from mtqa.translation.cache import (
+    TranslationCache,
+    translation_key,
+    translation_namespace,
+)
 from mtqa.translation.engine import Ct2Translator
-from mtqa.translation.models import ModelInfo, default_cache_dir, is_template, load_ct2_model, resolve_model
+from mtqa.translation.models import (
+    ModelInfo,
+    default_cache_dir,
+    is_template,
+    load_ct2_model,
+    resolve_model,
+)
 
 __all__ = [
     "Ct2Translator",

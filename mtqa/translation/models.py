@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mtqa.errors import MtqaError
+from mtqa.io import sha256_file, write_json_atomic
 from mtqa.langs import LANGUAGES, from_marian_code, m2m100_token
 
 MODEL_FILE = "mtqa_model.json"
@@ -283,34 +284,16 @@ def model_fingerprint(path: Path, files: list[Path], memo_min_bytes: int | None 
         pass
     total = hashlib.sha256()
     for file in files:
-        total.update(f"{file.name}\0{stats[file.name][0]}\0{_sha256_file(file)}\n".encode())
+        total.update(f"{file.name}\0{stats[file.name][0]}\0{sha256_file(file)}\n".encode())
     fingerprint = total.hexdigest()
     if sum(size for size, _ in stats.values()) >= memo_min_bytes:
         try:
-            _write_json_atomic(memo_file, {"files": stats, "sha256": fingerprint})
+            write_json_atomic(memo_file, {"files": stats, "sha256": fingerprint})
         except OSError:
             pass
     return fingerprint
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-# -- conversion of Hugging Face models --------------------------------------------------------
 def converted_dir(spec: str, cache_dir: Path | str | None, quantization: str | None, local: Path | None) -> Path:
     """Where the conversion of ``spec`` lives: ``<cache_dir>/ct2/<slug>-<hash>``.
 
@@ -374,7 +357,7 @@ def convert_checkpoint(source: str, out: Path, quantization: str | None = None) 
         except Exception as e:  # a user's model failed to load or convert: one line, not a traceback
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise MtqaError(f"could not convert {source} to CTranslate2: {first}") from e
-        _write_json_atomic(tmp / MODEL_FILE, _conversion_metadata(source, tmp, converter.tokenizer, quantization))
+        write_json_atomic(tmp / MODEL_FILE, _conversion_metadata(source, tmp, converter.tokenizer, quantization))
         try:
             os.rename(tmp, out)
         except OSError:

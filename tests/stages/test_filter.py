@@ -1,7 +1,8 @@
+import pyarrow as pa
+
+from mtqa.schema import OUTPUT_SCHEMA
 from mtqa.stages.base import Chunk
 from mtqa.stages.filter import FilterConfig, FilterStage
-from mtqa.schema import OUTPUT_SCHEMA
-import pyarrow as pa
 
 
 def out_rows(rows):

@@ -4,7 +4,12 @@ from hypothesis import strategies as st
 
 from mtqa.errors import MtqaError
 from mtqa.stages.base import Chunk
-from mtqa.stages.segment import SegmentConfig, SegmentStage, SentenceSplitter, split_with_whitespace
+from mtqa.stages.segment import (
+    SegmentConfig,
+    SegmentStage,
+    SentenceSplitter,
+    split_with_whitespace,
+)
 from tests.helpers import qa_table
 
 PASSAGE = "  The Normans were people.  Mr. Smith went to Washington D.C. in 1999.\nHe left. "

@@ -154,7 +154,11 @@ def _marian(out: Path, spm_file: Path, target_tokens: list[str]) -> Path:
 
 def _m2m100(out: Path, spm_file: Path) -> Path:
     import sentencepiece as spm
-    from transformers import M2M100Config, M2M100ForConditionalGeneration, M2M100Tokenizer
+    from transformers import (
+        M2M100Config,
+        M2M100ForConditionalGeneration,
+        M2M100Tokenizer,
+    )
 
     out.mkdir()
     sp = spm.SentencePieceProcessor(model_file=str(spm_file))

@@ -3,7 +3,12 @@ import sqlite3
 import subprocess
 import sys
 
-from mtqa.translation.cache import CACHE_FILE, TranslationCache, translation_key, translation_namespace
+from mtqa.translation.cache import (
+    CACHE_FILE,
+    TranslationCache,
+    translation_key,
+    translation_namespace,
+)
 
 SETTINGS = {"beam_size": 2, "compute_type": "int8"}
 

@@ -209,7 +209,7 @@ def test_fingerprint_memo_is_used_while_files_are_unchanged(tiny, tmp_path, monk
     def no_hashing(path):
         raise AssertionError(f"rehashed {path}")
 
-    monkeypatch.setattr(models, "_sha256_file", no_hashing)
+    monkeypatch.setattr(models, "sha256_file", no_hashing)
     assert model_fingerprint(copy, files, memo_min_bytes=0) == first
     with open(copy / "config.json", "a") as f:
         f.write(" ")
@@ -228,7 +228,7 @@ def test_fingerprint_memo_is_skipped_where_the_directory_is_read_only(tiny, tmp_
     def read_only(path, data):
         raise PermissionError(13, "Read-only file system", str(path))
 
-    monkeypatch.setattr(models, "_write_json_atomic", read_only)
+    monkeypatch.setattr(models, "write_json_atomic", read_only)
     expected = model_fingerprint(copy, [copy / "model.bin"], memo_min_bytes=10**12)
     assert model_fingerprint(copy, [copy / "model.bin"], memo_min_bytes=0) == expected
     assert not (copy / FINGERPRINT_FILE).exists()
