@@ -33,7 +33,7 @@ def format_summary(manifest: dict) -> str:
     line("assemble", f"{count('assemble', S.ROWS_OUT):,} rows (one per id and language)")
     dropped = {k: v for k, v in stages.get("filter", {}).get("counts", {}).items() if k.startswith("dropped_") and ":" not in k}
     line("filter", f"{count('filter', S.ROWS_OUT):,} kept" + "".join(f", {v:,} {k}" for k, v in sorted(dropped.items())))
-    line("write", f"{count('write', S.ROWS_OUT):,} rows in {len(manifest['files'])} shard files, "
+    line("write", f"{count('write', S.ROWS_OUT):,} rows in {len(manifest['files'])} shard file(s), "
          f"{count('write', S.BYTES_WRITTEN) / 1e6:.2f} MB")
     lines.append("")
     lines.append(f"{'language':<10} {'rows':>9}")
