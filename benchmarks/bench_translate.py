@@ -20,6 +20,7 @@ import argparse
 import math
 import tempfile
 import time
+from pathlib import Path
 
 from _common import ROOT, XQUAD_EN, require
 
@@ -80,7 +81,12 @@ def run_generate(texts: list[str], config: TranslateConfig, batch_size: int = 32
     import torch
     from transformers import MarianMTModel, MarianTokenizer
 
-    torch.set_num_threads(2)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    # One thread: on the 2-core test machine torch's generate ran 31 segments/s with one
+    # thread and 15/s with two; the baseline gets its faster setting.
+    torch.set_num_threads(1)
     tokenizer = MarianTokenizer.from_pretrained(HF_DIR)
     model = MarianMTModel.from_pretrained(HF_DIR, torch_dtype=torch.float32).eval()
     outputs = {}
@@ -107,7 +113,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="segments for the stage vs raw comparison")
     parser.add_argument("--hf-limit", type=int, default=400, help="segments for the generate comparison")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--side", choices=["ct2", "generate"], help=argparse.SUPPRESS)
+    parser.add_argument("--texts", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.side:
+        return one_side(args.side, args.texts)
     texts = xquad_segments(args.limit)
     config = TranslateConfig(model="toy", device="cpu")
     n = len(texts) * len(LANGS)
@@ -131,13 +141,36 @@ def main() -> None:
         return
     subset = texts[: args.hf_limit]
     m = len(subset) * len(LANGS)
-    ct2_seconds, _ = run_stage(subset, TranslateConfig(model="toy", device="cpu"))
-    hf_seconds, _ = run_generate(subset, config)
-    print(f"on {len(subset)} segments x {len(LANGS)} languages:")
+    ct2_seconds = isolated("ct2", subset)
+    hf_seconds = isolated("generate", subset)
+    print(f"on {len(subset)} segments x {len(LANGS)} languages, each side in a fresh process:")
     print(f"mtqa (CTranslate2 int8)  {m / ct2_seconds:9.1f} segments/s  ({ct2_seconds:.2f} s)")
     print(f"transformers generate    {m / hf_seconds:9.1f} segments/s  ({hf_seconds:.2f} s)")
     print(f"ratio mtqa / generate    {hf_seconds / ct2_seconds:9.2f}  (target >= 3)")
 
+
+def isolated(side: str, texts: list[str]) -> float:
+    """Time one side in its own process: CTranslate2's worker threads and torch's would
+    otherwise compete for the same cores and slow whichever runs second."""
+    import json
+    import subprocess
+    import sys
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(texts, f)
+    result = subprocess.run([sys.executable, __file__, "--side", side, "--texts", f.name],
+                            capture_output=True, text=True, check=True)
+    Path(f.name).unlink()
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def one_side(side: str, texts_file: str) -> None:
+    import json
+
+    texts = json.loads(Path(texts_file).read_text())
+    config = TranslateConfig(model="toy", device="cpu")
+    seconds = run_stage(texts, config)[0] if side == "ct2" else run_generate(texts, config)[0]
+    print(seconds)
 
 if __name__ == "__main__":
     main()

@@ -44,7 +44,7 @@ class TranslateConfig:
     max_length_offset: int = 10
     no_repeat_ngram_size: int = 0
     repetition_penalty: float = 1.0
-    inter_threads: int = 1
+    inter_threads: int = 0  # 0: auto (CPU: parallel batches, one core each)
     intra_threads: int = 0
     cache_dir: str | None = None
 
@@ -57,10 +57,10 @@ class TranslateConfig:
             raise MtqaError(
                 f"translate.compute_type '{self.compute_type}' is unknown (known: {', '.join(COMPUTE_TYPES)})"
             )
-        for name in ("beam_size", "max_batch_tokens", "inter_threads"):
+        for name in ("beam_size", "max_batch_tokens"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise MtqaError(f"translate.{name} must be an integer of at least 1, got {getattr(self, name)!r}")
-        for name in ("max_length_offset", "no_repeat_ngram_size", "intra_threads"):
+        for name in ("max_length_offset", "no_repeat_ngram_size", "inter_threads", "intra_threads"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise MtqaError(f"translate.{name} must be an integer of at least 0, got {getattr(self, name)!r}")
         if not isinstance(self.max_length_ratio, int | float) or self.max_length_ratio <= 0:

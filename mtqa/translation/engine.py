@@ -22,6 +22,7 @@ This matches what transformers' tokenizers produce for the same families (``Mari
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 from mtqa.errors import MtqaError
@@ -72,7 +73,7 @@ class Ct2Translator:
         max_decoding_length: int = 512,
         no_repeat_ngram_size: int = 0,
         repetition_penalty: float = 1.0,
-        inter_threads: int = 1,
+        inter_threads: int = 0,
         intra_threads: int = 0,
     ) -> None:
         if device not in ("auto", "cpu", "cuda"):
@@ -83,7 +84,6 @@ class Ct2Translator:
             ("beam_size", beam_size),
             ("max_batch_tokens", max_batch_tokens),
             ("max_decoding_length", max_decoding_length),
-            ("inter_threads", inter_threads),
         ):
             if value < 1:
                 raise MtqaError(f"{name} must be at least 1, got {value}")
@@ -240,6 +240,16 @@ class Ct2Translator:
         drop = self.model.control_tokens
         return target_sp.decode([t for t in tokens if t not in drop and t not in _CONTROL_TOKENS])
 
+    def _threads(self, device: str) -> dict:
+        """``inter_threads=0`` (auto): on the CPU, batches in parallel, one core each (a small
+        model is 3.5x faster that way on 2 cores than one batch at a time on both); on a GPU,
+        one batch at a time per device."""
+        if self.inter_threads or self.intra_threads:
+            return {"inter_threads": self.inter_threads or 1, "intra_threads": self.intra_threads}
+        if device == "cpu":
+            return {"inter_threads": max(1, min(4, os.cpu_count() or 1)), "intra_threads": 1}
+        return {"inter_threads": 1, "intra_threads": 0}
+
     # -- translation -------------------------------------------------------------------------
     @property
     def translator(self):
@@ -254,8 +264,7 @@ class Ct2Translator:
                     device=device,
                     device_index=index,
                     compute_type=compute_type,
-                    inter_threads=self.inter_threads,
-                    intra_threads=self.intra_threads,
+                    **self._threads(device),
                 )
             except (RuntimeError, ValueError, OSError) as e:
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

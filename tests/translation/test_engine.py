@@ -225,3 +225,12 @@ def test_model_loads_lazily_and_pickles_without_it(tiny):
     translator.close()
     assert translator._translator is None
     assert translator.translate([TEXT, "who was the first king"], "fr") == first  # loads again
+
+
+def test_thread_placement(tiny, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    auto = Ct2Translator(model(tiny, "marian"))
+    assert auto._threads("cpu") == {"inter_threads": 2, "intra_threads": 1}
+    assert auto._threads("cuda") == {"inter_threads": 1, "intra_threads": 0}
+    fixed = Ct2Translator(model(tiny, "marian"), inter_threads=3, intra_threads=2)
+    assert fixed._threads("cpu") == {"inter_threads": 3, "intra_threads": 2}
