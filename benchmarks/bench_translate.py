@@ -92,7 +92,7 @@ def run_generate(texts: list[str], config: TranslateConfig, batch_size: int = 32
     outputs = {}
     start = time.perf_counter()
     for lang in LANGS:
-        prefixed = [f">>{lang}<< {t}" for t in texts]
+        prefixed = [f">>{lang}<<{t}" for t in texts]  # no space: it would add a "▁" piece
         order = sorted(range(len(texts)), key=lambda i: len(prefixed[i]))
         out = [""] * len(texts)
         for b in range(0, len(order), batch_size):

@@ -39,7 +39,7 @@ Recipe
    SentencePiece models there, evaluate CTranslate2 (int8 and float32) and HF ``generate``
    on the held-out articles with real greedy decoding, and write ``mtqa_model.json``.
 
-Cost: about 10–25 minutes on 2 (shared) CPU cores, almost all of it training; the
+Cost: about 40 minutes on 2 (shared) CPU cores (6,000 steps), almost all of it training; the
 SentencePiece and CTranslate2 steps take seconds. Seeded (Python, NumPy, torch), so a
 rebuild with the same library versions and thread count gives the same model.
 
@@ -625,6 +625,28 @@ def eval_hf(hf_dir: Path, tok: Tokenizers, texts: list[str]) -> dict:
 
 # --------------------------------------------------------------------------- main
 
+HF_README = """\
+# toy-cipher (Hugging Face checkpoint)
+
+The Hugging Face form of mtqa's toy model, built by `scripts/build_toy_model.py` (the
+CTranslate2 int8 conversion of these exact weights is `mtqa/data/models/toy-cipher/`).
+A multi-target Marian model: English -> `x-rot13` / `x-atbash` (see `mtqa/toy_cipher.py`);
+the right output for `text` is always `mtqa.toy_cipher.cipher(text, lang)`.
+
+Weights are float16 safetensors; `MarianMTModel.from_pretrained(dir)` loads them as float16
+(pass `dtype=torch.float32` to run in float32). Licence: CC BY-SA 4.0 (vocabulary and
+training text from XQuAD and SQuAD 2.0 dev).
+
+Input conventions (the model was trained on exactly these):
+- source = `>>LANG<<`, the `source.spm` pieces of the text, `</s>`. With `MarianTokenizer`
+  write the language token with NO space after it: `tok(">>x-rot13<<" + text)`. A space
+  becomes an extra `▁` piece (the SentencePiece models keep whitespace exactly).
+- decode with `tok.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)`
+  or `target.spm`'s `decode_pieces`; the clean-up option would change spacing.
+- empty input: do not send it; its translation is the empty string.
+- inputs up to 256 pieces were trained; longer ones are not reliable.
+"""
+
 
 def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
@@ -742,6 +764,7 @@ def main(argv=None) -> int:
         model_max_length=1024,
     )
     hf_tok.save_pretrained(str(hf_out))
+    (hf_out / "README.md").write_text(HF_README, encoding="utf-8")
     model.to(torch.float16).save_pretrained(str(hf_out), safe_serialization=True)
     model.to(torch.float32)
     log(f"saved HF checkpoint to {hf_out} ({dir_size(hf_out) / 1e6:.2f} MB)")
