@@ -20,6 +20,9 @@ def _user_errors(func):
         except MtqaError as e:
             click.echo(f"mtqa: error: {e}", err=True)
             sys.exit(MtqaError.exit_code)
+        except KeyboardInterrupt:
+            click.echo("mtqa: interrupted; finished chunks are kept: rerun the same command to continue", err=True)
+            sys.exit(130)
 
     return wrapper
 
