@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-BUILD = [sys.executable, "-m", "mtqa.cli", "build", "--chunk-size", "6", "--no-progress"]
+BUILD = [sys.executable, "-m", "mtqa.cli", "build", "--chunk-size", "4", "--no-progress"]
 
 
 def run_build(out: Path, env: dict) -> subprocess.CompletedProcess:
@@ -46,16 +46,22 @@ def test_killed_build_resumes_to_identical_shards(clean_build, kill_after_marker
     env = {**os.environ, "MTQA_CACHE": str(root / f"cache-{kill_after_markers}")}
     proc = subprocess.Popen([*BUILD, "--out", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while markers(out) < kill_after_markers and time.time() < deadline:
-        if proc.poll() is not None:
-            break
-        time.sleep(0.005)
-    if kill_after_markers == 0:
-        time.sleep(1.5)  # mid-way through loading the model or translating the first chunk
+    cache_dir = Path(env["MTQA_CACHE"])
+
+    def reached() -> bool:
+        if kill_after_markers == 0:
+            # The cache is opened as the first chunk's translation starts: kill right there.
+            return any(cache_dir.glob("**/translations.sqlite3*"))
+        return markers(out) >= kill_after_markers
+
+    while not reached() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done_at_kill = markers(out)
     assert done_at_kill < total, "the build finished before it could be killed; use smaller chunks"
+    if kill_after_markers == 0:
+        assert done_at_kill == 0  # killed inside the first chunk's translation
 
     result = run_build(out, env)
     assert result.returncode == 0, result.stderr
