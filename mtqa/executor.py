@@ -232,6 +232,9 @@ class LocalExecutor:
             for stage in self.stages:
                 stage.close()
 
+        if not files and self.config.num_shards == 1:
+            # An empty input is almost always a mistake (wrong file, wrong split): say so.
+            raise MtqaError(f"the sources gave no rows: {', '.join(self.config.sources)}")
         # Every run reads the whole input (done chunks too), so the sources' own counts
         # (rows read, Hub rows skipped and why) are complete for this run.
         source_stats = StageStats("source")

@@ -90,6 +90,7 @@ def test_missing_model_directory(env):
         ("utf8.jsonl", b'{"question": "Q?", "passage": "caf\xe9"}\n', "UTF-8"),
         ("missing.jsonl", b'{"question": "Q?"}\n', "passage"),
         ("empty.jsonl", b'{"id": "e1", "question": "  ", "passage": "P."}\n', "empty"),
+        ("nothing.jsonl", b"", "the sources gave no rows"),
     ],
 )
 def test_bad_input_files(env, name, content, message):
