@@ -1,0 +1,237 @@
+"""HybridBatchSampler: invariants (hypothesis), frequencies over 10,000 batches, errors."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from mtqa.errors import MtqaError
+from mtqa.sampler import XX, XY, HybridBatchSampler, HybridSamplerConfig
+from mtqa.schema import OUTPUT_SCHEMA
+
+
+def make_table(n_ids: int, langs: list[str], sources: list[str] = ("s0",), per_passage: int = 1,
+               drop_every: int = 0) -> pa.Table:
+    """Long-format table: ``per_passage`` ids share a passage; ``drop_every`` > 0 removes some
+    non-first language rows so ids miss languages."""
+    cols = {name: [] for name in OUTPUT_SCHEMA.names}
+    r = 0
+    for i in range(n_ids):
+        src = sources[i % len(sources)]
+        for j, lang in enumerate(langs):
+            r += 1
+            if drop_every and j and r % drop_every == 0:
+                continue
+            cols["id"].append(f"{src}:{i}")
+            cols["lang"].append(lang)
+            cols["source"].append(src)
+            cols["split"].append("train")
+            cols["title"].append("t")
+            cols["question"].append(f"q{i}-{lang}")
+            cols["passage"].append(f"p{i // per_passage}-{lang}")
+            cols["answers"].append([])
+            cols["is_impossible"].append(False)
+            cols["passage_id"].append(f"{src}:{i // per_passage}")
+    return pa.table(cols, schema=OUTPUT_SCHEMA)
+
+
+def build(table, config, **kwargs):
+    """The sampler, or the example discarded when the drawn table is too small for the batch."""
+    try:
+        return HybridBatchSampler(table, config, **kwargs)
+    except MtqaError as e:
+        assume("exceeds" not in str(e))
+        raise
+
+
+def key(batch):
+    return (batch.kind, tuple(batch.query_rows.tolist()), tuple(batch.passage_rows.tolist()))
+
+
+tables = st.builds(
+    make_table,
+    n_ids=st.integers(20, 80),
+    langs=st.sampled_from([["en", "de"], ["en", "de", "fr"], ["en", "de", "fr", "sw"]]),
+    sources=st.sampled_from([["s0"], ["s0", "s1"], ["s0", "s1", "s2"]]),
+    per_passage=st.integers(1, 3),
+    drop_every=st.sampled_from([0, 5]),
+)
+configs = st.builds(
+    HybridSamplerConfig,
+    batch_size=st.integers(1, 5),
+    alpha=st.sampled_from([0.0, 0.3, 0.5, 1.0]),
+    language_sampling=st.sampled_from(["uniform", "size"]),
+    source_temperature=st.sampled_from([1.0, 2.0]),
+    one_source_per_batch=st.booleans(),
+    seed=st.integers(0, 1000),
+    drop_last=st.booleans(),
+)
+fast = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@fast
+@given(tables, configs)
+def test_batches_are_free_of_false_negatives(table, config):
+    s = build(table, config)
+    ids = table.column("id").to_numpy(zero_copy_only=False)
+    pids = table.column("passage_id").to_numpy(zero_copy_only=False)
+    langs = table.column("lang").to_numpy(zero_copy_only=False)
+    n = 0
+    for batch in s:
+        n += 1
+        q, p = batch.query_rows, batch.passage_rows
+        assert len(set(pids[p])) == len(p)
+        assert len(set(ids[q])) == len(q)
+        assert (ids[q] == ids[p]).all()  # a pair is one id in two languages
+        if batch.kind == XX:
+            assert (q == p).all() and len(set(langs[q])) == 1
+        else:
+            assert batch.kind == XY and (langs[q] != langs[p]).all()
+        if config.one_source_per_batch:
+            assert len(set(batch.source_codes.tolist())) == 1
+        assert len(batch) == config.batch_size or (not config.drop_last and n == len(s))
+    assert n == len(s)
+
+
+@fast
+@given(tables, configs, st.integers(0, 3))
+def test_deterministic_and_reseeded_per_epoch(table, config, epoch):
+    a, b = build(table, config), build(table, config)
+    a.set_epoch(epoch)
+    b.set_epoch(epoch)
+    first = [key(x) for x in a]
+    assert first == [key(x) for x in b]
+    assert first == [key(x) for x in a]  # iterating again gives the same epoch
+    b.set_epoch(epoch + 1)
+    if len(first) >= 3:
+        assert first != [key(x) for x in b]
+
+
+@fast
+@given(tables, configs, st.integers(0, 10))
+def test_state_dict_resumes_with_the_same_remaining_batches(table, config, stop):
+    s = build(table, config)
+    s.set_epoch(2)
+    full = [key(x) for x in s]
+    stop = min(stop, len(full))
+    it = iter(s)
+    head = [key(next(it)) for _ in range(stop)]
+    state = s.state_dict()
+    fresh = HybridBatchSampler(table, config)
+    fresh.load_state_dict(state)
+    assert head + [key(x) for x in fresh] == full
+
+
+@fast
+@given(tables, configs, st.integers(2, 4))
+def test_ranks_are_disjoint_and_cover_one_rank(table, config, world_size):
+    single = [key(x) for x in build(table, config)]
+    per_rank = [[key(x) for x in HybridBatchSampler(table, config, rank=r, world_size=world_size)]
+                for r in range(world_size)]
+    if config.drop_last:
+        assert len({len(r) for r in per_rank}) == 1
+    merged = [b for group in itertools.zip_longest(*per_rank) for b in group if b is not None]
+    assert merged == single[: len(merged)]
+    assert len(merged) == len(single) or config.drop_last
+
+
+def test_frequencies_over_10000_batches():
+    langs = [f"l{i}" for i in range(9)]
+    table = make_table(4000, langs)
+    cfg = HybridSamplerConfig(batch_size=2, alpha=0.5, seed=7)
+    s = HybridBatchSampler(table, cfg)
+    lang_col = np.array(table.column("lang").to_pylist())
+    xx, lang_count, pair_count, batches = 0, Counter(), Counter(), 0
+    epoch = 0
+    while batches < 10_000:
+        s.set_epoch(epoch)
+        for batch in s:
+            batches += 1
+            if batch.kind == XX:
+                xx += 1
+                lang_count[batch.lang] += 1
+            else:
+                for q, p in zip(lang_col[batch.query_rows], lang_col[batch.passage_rows]):
+                    pair_count[(q, p)] += 1
+            if batches == 10_000:
+                break
+        epoch += 1
+    assert abs(xx / batches - 0.5) <= 0.01
+    assert set(lang_count) == set(langs)
+    for lang in langs:
+        assert abs(lang_count[lang] / xx - 1 / 9) <= 0.02
+    assert len(pair_count) == 72
+    total = sum(pair_count.values())
+    # ±2 points would pass a pair that never occurs (its target is 1.4%); hold each pair to
+    # ±0.5 points, about four standard deviations at ~10,000 pair draws.
+    for n in pair_count.values():
+        assert abs(n / total - 1 / 72) <= 0.005
+
+
+def test_size_sampling_query_lang_and_source_temperature():
+    table = pa.concat_tables([make_table(300, ["en", "de", "fr"], sources=["big"]),
+                              make_table(100, ["en", "de"], sources=["small"])])
+    s = HybridBatchSampler(table, HybridSamplerConfig(batch_size=4, alpha=1.0, language_sampling="size"))
+    c = Counter(b.lang for e in range(20) for b in (s.set_epoch(e), s)[1])
+    assert c["fr"] / sum(c.values()) == pytest.approx(300 / 1100, abs=0.04)
+    s = HybridBatchSampler(table, HybridSamplerConfig(batch_size=4, alpha=0.0, query_lang="en"))
+    langs = np.array(table.column("lang").to_pylist())
+    for b in s:
+        assert set(langs[b.query_rows]) == {"en"} and "en" not in set(langs[b.passage_rows])
+    table = pa.concat_tables([make_table(300, ["en", "de"], sources=["big"]),
+                              make_table(100, ["en", "de"], sources=["small"])])
+    for temperature, share in [(1.0, 0.75), (1e6, 0.5)]:
+        s = HybridBatchSampler(table, HybridSamplerConfig(batch_size=4, source_temperature=temperature))
+        src = Counter(int(c) for e in range(10) for b in (s.set_epoch(e), s)[1] for c in b.source_codes)
+        assert src[s.source_names.index("big")] / sum(src.values()) == pytest.approx(share, abs=0.04)
+
+
+def test_texts_materialise_from_real_shard_files(tmp_path):
+    table = make_table(30, ["en", "de"])
+    (tmp_path / "data").mkdir()
+    with pa.OSFile(str(tmp_path / "data" / "part-00000.arrow"), "wb") as f, pa.ipc.new_file(f, OUTPUT_SCHEMA) as w:
+        w.write_table(table)
+    s = HybridBatchSampler(tmp_path, HybridSamplerConfig(batch_size=3, alpha=0.0, seed=1))
+    batch = next(iter(s))
+    assert batch.kind == XY and batch.lang is None
+    for q, p, ql, pl, i in zip(batch.queries, batch.passages, batch.query_langs, batch.passage_langs, batch.ids):
+        n = int(i.split(":")[1])
+        assert q == f"q{n}-{ql}" and p == f"p{n}-{pl}" and ql != pl
+
+
+def test_torch_dataset_yields_text_batches():
+    pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    s = HybridBatchSampler(make_table(20, ["en", "de"]), HybridSamplerConfig(batch_size=4))
+    out = list(DataLoader(s.as_torch_dataset(), batch_size=None))
+    assert len(out) == len(s) == 5
+    assert all(len(b["query"]) == len(b["passage"]) == 4 for b in out)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"alpha": 1.5}, "alpha must be in [0, 1]"),
+    ({"batch_size": 11}, "batch_size 11 exceeds the 10 distinct passages"),
+    ({"query_lang": "xx"}, "query_lang 'xx' is not in the data"),
+])
+def test_bad_config_raises_one_line(kwargs, message):
+    with pytest.raises(MtqaError) as e:
+        HybridBatchSampler(make_table(20, ["en", "de"], per_passage=2), HybridSamplerConfig(**kwargs))
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_bad_input_raises(tmp_path):
+    with pytest.raises(MtqaError, match="no .arrow shards"):
+        HybridBatchSampler(tmp_path)
+    with pytest.raises(MtqaError, match="need two languages"):
+        HybridBatchSampler(make_table(20, ["en"]), HybridSamplerConfig(batch_size=2))
+    s = HybridBatchSampler(make_table(20, ["en", "de"]), HybridSamplerConfig(batch_size=2))
+    with pytest.raises(MtqaError, match="rank 0 of 2"):
+        HybridBatchSampler(make_table(20, ["en", "de"]), HybridSamplerConfig(batch_size=2),
+                           rank=0, world_size=2).load_state_dict(s.state_dict())
