@@ -101,5 +101,22 @@ def sources() -> None:
         click.echo(f"{entry['name']:<18} {entry.get('hub_id') or '':<42} {entry.get('description', '')}")
 
 
+@main.command()
+@click.argument("out_dir", metavar="OUT_DIR", type=click.Path(file_okay=False))
+@_user_errors
+def report(out_dir) -> None:
+    """The quality filter's per-language table for a build; writes OUT_DIR/report/filter.md and filter.png.
+
+    \b
+    Example:
+      mtqa report out/default
+    """
+    from mtqa.report import write_report
+
+    table, path = write_report(out_dir)
+    click.echo(table)
+    click.echo(f"\nwrote {path} and {path.with_suffix('.png')}")
+
+
 if __name__ == "__main__":
     main()

@@ -4,6 +4,7 @@ Layout of an output directory::
 
     OUT/build.json                      what the shards are made of (refused if it differs)
     OUT/data/part-SSSSS-of-NNNNN-CCCCCC.arrow   one Arrow IPC file per chunk
+    OUT/rejected/part-SSSSS-of-NNNNN-CCCCCC.arrow  the rows the filter failed ("drop" mode)
     OUT/progress/shard-SSSSS/chunk-CCCCCC.json  completion marker, written last
     OUT/manifests/shard-SSSSS-of-NNNNN.json     per-partition manifest
     OUT/manifest.json                   merged manifest, once every partition is done
@@ -88,7 +89,7 @@ class LocalExecutor:
                 DedupStage(),
                 translate,
                 AssembleStage(config.langs, config.source_lang),
-                FilterStage(config.filter, config.source_lang),
+                FilterStage(config.filter, config.source_lang, langs=config.langs),
             ]
         self.stages = [*stages, self.writer]
         self.marker_dir = self.out / "progress" / f"shard-{config.shard_index:05d}"
@@ -131,6 +132,10 @@ class LocalExecutor:
         marker = json.loads(path.read_text(encoding="utf-8"))
         data = self.out / marker["file"]["path"]
         if not data.exists() or data.stat().st_size != marker["file"]["bytes"]:
+            return None
+        rejected = marker["file"].get("rejected")
+        if rejected and not ((self.out / rejected["path"]).exists()
+                             and (self.out / rejected["path"]).stat().st_size == rejected["bytes"]):
             return None
         return marker
 
@@ -262,6 +267,7 @@ class LocalExecutor:
             "stages": {name: stats.to_dict() for name, stats in totals.items()},
             "langs": dict(sorted(langs.items())),
             "rows": sum(f["rows"] for f in ordered),
+            "rejected": _rejected_totals(ordered),
             "files": ordered,
             "resumed": {"chunks_skipped": skipped["chunks"], "rows_skipped": skipped["rows"]},
             "last_run_seconds": round(seconds, 3),
@@ -274,6 +280,15 @@ def _first_difference(old, new, prefix: str = "") -> str:
             if old.get(key) != new.get(key):
                 return _first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
     return prefix.rstrip(".") or "the build description"
+
+
+def _rejected_totals(files: list[dict]) -> dict:
+    """Rows under ``OUT/rejected/`` (the filter's failed rows in "drop" mode), per language."""
+    langs = Counter()
+    for f in files:
+        if f.get("rejected"):
+            langs.update(f["rejected"]["langs"])
+    return {"rows": sum(langs.values()), "langs": dict(sorted(langs.items()))}
 
 
 def merge_manifests(out: Path, num_shards: int) -> dict | None:
@@ -302,5 +317,6 @@ def merge_manifests(out: Path, num_shards: int) -> dict | None:
     merged["langs"] = dict(sorted(langs.items()))
     merged["rows"] = sum(p["rows"] for p in parts)
     merged["files"] = [f for p in parts for f in p["files"]]
+    merged["rejected"] = _rejected_totals(merged["files"])
     write_json_atomic(out / MANIFEST_FILE, merged)
     return merged

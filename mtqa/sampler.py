@@ -1,7 +1,8 @@
 """Hybrid batch sampler for multilingual retrieval training (arXiv 2408.10536).
 
 Needs the long-format shards ``mtqa build`` writes (``OUT/data/part-*.arrow``, one row per
-(id, lang), :data:`mtqa.schema.OUTPUT_SCHEMA`) or a ``pa.Table`` in that schema. Gives batches
+(id, lang), :data:`mtqa.schema.OUTPUT_SCHEMA`) or a ``pa.Table`` in that schema; rows with
+``keep == False`` (failed by the quality filter in "flag" mode) are left out. Gives batches
 of (query, positive passage) pairs for an in-batch-negatives loss such as
 MultipleNegativesRankingLoss:
 
@@ -203,7 +204,11 @@ class HybridBatchSampler:
         if not config.source_temperature > 0:
             raise MtqaError(f"sampler: source_temperature must be > 0, got {config.source_temperature}")
         self.rank, self.world_size = rank, world_size
-        self.table = table = read_shards(shards_or_table)
+        table = read_shards(shards_or_table)
+        if "keep" in table.column_names:
+            # Rows the quality filter failed ("flag" mode builds) are not trained on.
+            table = table.filter(pc.fill_null(table.column("keep"), True))
+        self.table = table
         missing = [c for c in KEY_COLUMNS + ("question", "passage") if c not in table.column_names]
         if missing:
             raise MtqaError(f"sampler: the shards lack column(s) {', '.join(missing)}")

@@ -1,7 +1,10 @@
 """Arrow schemas shared by the stages.
 
 ``QA_SCHEMA`` is what every source yields: one English question with its passage.
-``OUTPUT_SCHEMA`` is what the writer emits: one row per (id, lang), English included.
+``OUTPUT_SCHEMA`` is what assemble gives: one row per (id, lang), English included.
+``FILTER_FIELDS`` are the columns the quality filter adds (docs/filter.md), and
+``SHARD_SCHEMA`` (``OUTPUT_SCHEMA`` + ``FILTER_FIELDS``) is what the writer emits to
+``OUT/data/`` and ``OUT/rejected/``. Readers that need only the QA columns select them.
 """
 
 import hashlib
@@ -39,6 +42,28 @@ OUTPUT_SCHEMA = pa.schema(
         ("passage_id", pa.string()),
     ]
 )
+
+FILTER_FIELDS = [
+    pa.field("keep", pa.bool_()),  # False: failed a check (written only in "flag" mode, or under rejected/)
+    pa.field("filter_reasons", pa.list_(pa.string())),  # the checks it failed, sorted; empty when kept
+    pa.field("lid_question", pa.string()),  # identified language of the question
+    pa.field("lid_question_prob", pa.float32()),
+    pa.field("lid_passage_share", pa.float32()),  # share of the passage's characters in target-language sentences
+    pa.field("question_length_ratio", pa.float32()),  # characters, target / source
+    pa.field("passage_length_ratio", pa.float32()),
+    pa.field("repetition", pa.float32()),  # most back-to-back repeats of one n-gram
+    pa.field("copy_similarity", pa.float32()),  # character-trigram similarity to the source
+]
+
+SHARD_SCHEMA = pa.schema(list(OUTPUT_SCHEMA) + FILTER_FIELDS)
+
+
+def with_filter_columns(table: pa.Table) -> pa.Table:
+    """``table`` in ``SHARD_SCHEMA``: filter columns it lacks are added as nulls."""
+    for f in FILTER_FIELDS:
+        if f.name not in table.column_names:
+            table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+    return table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
 
 
 def passage_id(source: str, passage: str) -> str:

@@ -20,9 +20,24 @@ CACHE_HITS = "cache_hits"  # (segment, lang) pairs found in the translation cach
 TRANSLATED = "translated"  # (segment, lang) pairs sent to the translator
 SOURCE_TOKENS = "source_tokens"
 TARGET_TOKENS = "target_tokens"
-DROPPED_EMPTY = "dropped_empty"  # filter keys are "dropped_{reason}" and "dropped_{reason}:{lang}"
+ROWS = "rows"  # filter: rows judged, per language as "rows:{lang}"
+KEPT = "kept"  # filter: rows that passed every check ("kept:{lang}" per language)
+FAILED = "failed"  # filter: rows that failed at least one check
+FAILED_PREFIX = "failed_"  # filter: "failed_{reason}" and "failed_{reason}:{lang}"
+REJECTED_ROWS = "rejected_rows"  # write: failed rows written to OUT/rejected/
 BYTES_WRITTEN = "bytes_written"
 SHARDS_WRITTEN = "shards_written"
+
+
+def per_lang(key: str, lang: str) -> str:
+    """The per-language form of a stat key: ``kept:de``."""
+    return f"{key}:{lang}"
+
+
+def failed_key(reason: str, lang: str | None = None) -> str:
+    """``failed_{reason}``, or ``failed_{reason}:{lang}`` with a language."""
+    key = f"{FAILED_PREFIX}{reason}"
+    return key if lang is None else per_lang(key, lang)
 
 
 @dataclass

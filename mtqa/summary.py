@@ -31,8 +31,12 @@ def format_summary(manifest: dict) -> str:
     line("translate", f"{done:,} translated, {hits:,} from cache; {count('translate', S.SOURCE_TOKENS):,} -> "
          f"{count('translate', S.TARGET_TOKENS):,} tokens")
     line("assemble", f"{count('assemble', S.ROWS_OUT):,} rows (one per id and language)")
-    dropped = {k: v for k, v in stages.get("filter", {}).get("counts", {}).items() if k.startswith("dropped_") and ":" not in k}
-    line("filter", f"{count('filter', S.ROWS_OUT):,} kept" + "".join(f", {v:,} {k}" for k, v in sorted(dropped.items())))
+    failed = {k.removeprefix(S.FAILED_PREFIX): v for k, v in stages.get("filter", {}).get("counts", {}).items()
+              if k.startswith(S.FAILED_PREFIX) and ":" not in k}
+    judged = count("filter", S.ROWS_IN)
+    line("filter", f"{count('filter', S.KEPT):,} of {judged:,} rows kept ({_pct(count('filter', S.KEPT), judged)}); "
+         f"failed: " + (", ".join(f"{k} {v:,}" for k, v in sorted(failed.items())) or "none")
+         + (f"; {manifest['rejected']['rows']:,} under rejected/" if manifest.get("rejected", {}).get("rows") else ""))
     line("write", f"{count('write', S.ROWS_OUT):,} rows in {len(manifest['files'])} shard file(s), "
          f"{count('write', S.BYTES_WRITTEN) / 1e6:.2f} MB")
     lines.append("")

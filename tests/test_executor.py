@@ -10,7 +10,7 @@ from mtqa.errors import MtqaError
 from mtqa.executor import LocalExecutor, shard_of
 from mtqa.stages.assemble import AssembleStage
 from mtqa.stages.dedup import DedupStage
-from mtqa.stages.filter import FilterStage
+from mtqa.stages.filter import FilterConfig, FilterStage
 from mtqa.stages.segment import SegmentStage
 from tests.helpers import FakeTranslateStage, reverse_words
 
@@ -33,7 +33,9 @@ def jsonl(tmp_path):
 def executor(jsonl, out, fail_at_chunk=None, **overrides):
     config = BuildConfig(sources=[str(jsonl)], langs=LANGS, out=str(out), chunk_size=5, **overrides)
     translate = FakeTranslateStage(config.langs, fail_at_chunk=fail_at_chunk)
-    stages = [SegmentStage(), DedupStage(), translate, AssembleStage(config.langs), FilterStage()]
+    # The fake translation does not keep answers findable: flag mode writes every row, so
+    # these tests count rows of the executor, not of the quality filter.
+    stages = [SegmentStage(), DedupStage(), translate, AssembleStage(config.langs), FilterStage(FilterConfig(mode="flag"))]
     return LocalExecutor(config, progress=False, stages=stages), translate
 
 
@@ -90,7 +92,7 @@ def test_crash_then_resume_is_byte_identical_and_redoes_only_unfinished_chunks(j
 def test_a_different_pipeline_in_the_same_out_dir_is_refused(jsonl, tmp_path):
     executor(jsonl, tmp_path / "out")[0].run()
     config = BuildConfig(sources=[str(jsonl)], langs=["de"], out=str(tmp_path / "out"), chunk_size=5)
-    stages = [SegmentStage(), DedupStage(), FakeTranslateStage(["de"]), AssembleStage(["de"]), FilterStage()]
+    stages = [SegmentStage(), DedupStage(), FakeTranslateStage(["de"]), AssembleStage(["de"]), FilterStage(FilterConfig(mode="flag"))]
     with pytest.raises(MtqaError, match=r"holds a different pipeline's data \(pipeline.langs differs\)"):
         LocalExecutor(config, progress=False, stages=stages).run()
 

@@ -28,8 +28,11 @@ class Chunk:
       ``lead``, ``sep``), set by the segment stage; dedup adds ``uid``.
     - ``unique``: the distinct segment texts of the chunk, in first-seen order (dedup).
     - ``translations``: ``{lang: [translation of unique[i], ...]}`` (translate).
-    - ``output``: the long-format rows (``mtqa.schema.OUTPUT_SCHEMA``), set by assemble and
-      possibly narrowed by filter; the writer writes it.
+    - ``output``: the long-format rows (``mtqa.schema.OUTPUT_SCHEMA``), set by assemble;
+      the filter adds its columns (``SHARD_SCHEMA``) and, in "drop" mode, keeps only the
+      rows that passed. The writer writes it to ``OUT/data/``.
+    - ``rejected``: the rows the filter failed in "drop" mode, with their reasons and scores;
+      the writer writes them to ``OUT/rejected/``.
     """
 
     index: int
@@ -38,6 +41,7 @@ class Chunk:
     unique: list[str] | None = None
     translations: dict[str, list[str]] = field(default_factory=dict)
     output: pa.Table | None = None
+    rejected: pa.Table | None = None
 
 
 class PipelineStage(ABC):

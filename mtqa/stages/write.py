@@ -1,7 +1,9 @@
 """Write: Arrow IPC shards in long format, one file per chunk, written atomically.
 
 A chunk's file appears under its final name only once it is complete (temporary file, then
-rename). The executor writes the chunk's completion marker after this stage returns, so a
+rename). Rows the filter failed in "drop" mode go to a file of the same name under
+``OUT/rejected/`` (same schema, with their reasons and scores), written before the data
+file, so nothing is dropped silently. The executor writes the chunk's completion marker after this stage returns, so a
 file without a marker is simply rewritten on resume, with identical bytes.
 """
 
@@ -9,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from mtqa import stats as S
 from mtqa.io import atomic_path, sha256_file
-from mtqa.schema import OUTPUT_SCHEMA
+from mtqa.schema import SHARD_SCHEMA, with_filter_columns
 from mtqa.stages.base import Chunk, PipelineStage
 
 
@@ -26,6 +29,7 @@ class WrittenShard:
     bytes: int
     sha256: str
     langs: dict[str, int]
+    rejected: dict[str, Any] | None = None  # the chunk's OUT/rejected/ file: path, rows, bytes, sha256, langs
 
 
 class ShardWriter(PipelineStage):
@@ -41,18 +45,29 @@ class ShardWriter(PipelineStage):
     def relative_path(self, chunk_index: int) -> str:
         return f"data/part-{self.shard_index:05d}-of-{self.num_shards:05d}-{chunk_index:06d}.arrow"
 
-    def process(self, chunk: Chunk) -> Chunk:
-        table = chunk.output.cast(OUTPUT_SCHEMA)
-        rel = self.relative_path(chunk.index)
+    def _write(self, table: pa.Table, rel: str) -> tuple[int, str, dict[str, int]]:
         path = self.out_dir / rel
         with atomic_path(path) as tmp:
             # No compression options: the IPC file format's bytes depend only on the data,
             # which is what makes a resumed build byte-identical to an uninterrupted one.
-            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, OUTPUT_SCHEMA) as writer:
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SHARD_SCHEMA) as writer:
                 writer.write_table(table, max_chunksize=64 * 1024)
         counts = pc.value_counts(table.column("lang")).to_pylist() if table.num_rows else []
-        langs = {item["values"]: item["counts"] for item in counts}
-        shard = WrittenShard(rel, table.num_rows, path.stat().st_size, sha256_file(path), langs)
+        return path.stat().st_size, sha256_file(path), {item["values"]: item["counts"] for item in counts}
+
+    def process(self, chunk: Chunk) -> Chunk:
+        rejected = None
+        if chunk.rejected is not None and chunk.rejected.num_rows:
+            table = with_filter_columns(chunk.rejected)
+            rel = self.relative_path(chunk.index).replace("data/", "rejected/", 1)
+            size, digest, langs = self._write(table, rel)
+            rejected = {"path": rel, "rows": table.num_rows, "bytes": size, "sha256": digest, "langs": langs}
+            self.stats.add(S.REJECTED_ROWS, table.num_rows)
+            self.stats.add(S.BYTES_WRITTEN, size)
+        table = with_filter_columns(chunk.output)
+        rel = self.relative_path(chunk.index)
+        size, digest, langs = self._write(table, rel)
+        shard = WrittenShard(rel, table.num_rows, size, digest, langs, rejected)
         self.written[chunk.index] = shard
         self.stats.add(S.ROWS_OUT, table.num_rows)
         self.stats.add(S.BYTES_WRITTEN, shard.bytes)

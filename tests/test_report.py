@@ -1,0 +1,56 @@
+import json
+
+from click.testing import CliRunner
+
+from mtqa.cli import main
+
+
+def manifest(tmp_path, counts, mode="drop"):
+    data = {
+        "pipeline": {"source_lang": "en", "langs": ["de", "zh"], "filter": {"mode": mode}},
+        "stages": {"filter": {"counts": counts, "seconds": 1.0}},
+        "langs": {"de": 8, "en": 10, "zh": 9},
+        "rejected": {"rows": 3, "langs": {"de": 2, "zh": 1}},
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+
+
+COUNTS = {
+    "rows_in": 30, "rows_out": 27, "kept": 27, "failed": 3,
+    "rows:en": 10, "rows:de": 10, "rows:zh": 10, "kept:en": 10, "kept:de": 8, "kept:zh": 9,
+    "failed_copy": 2, "failed_copy:de": 2, "failed_wrong_language": 2,
+    "failed_wrong_language:de": 1, "failed_wrong_language:zh": 1,
+}
+
+
+def test_prints_the_table_and_writes_markdown_and_png(tmp_path):
+    manifest(tmp_path, COUNTS)
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["language", "rows", "kept", "%", "kept", "failed:", "copy", "failed:", "wrong_language"]
+    assert lines[1].split() == ["en", "10", "10", "100.00%", "0", "0"]
+    assert lines[2].split() == ["de", "10", "8", "80.00%", "2", "1"]
+    assert lines[3].split() == ["zh", "10", "9", "90.00%", "0", "1"]
+    assert lines[4].split() == ["all", "30", "27", "90.00%", "2", "2"]
+    md = (tmp_path / "report" / "filter.md").read_text()
+    assert "| de | 10 | 8 | 80.00% | 2 | 1 |" in md
+    assert "![kept and failed rows per language](filter.png)" in md
+    assert "rejected/` (3 rows)" in md
+    png = (tmp_path / "report" / "filter.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_missing_or_garbled_manifest_is_one_line_exit_2(tmp_path):
+    for setup, message in [
+        (lambda: None, "manifest.json not found"),
+        (lambda: (tmp_path / "manifest.json").write_text("{not json"), "is not valid JSON"),
+        (lambda: (tmp_path / "manifest.json").write_text("[1, 2]"), "is not an mtqa build manifest"),
+        (lambda: (tmp_path / "manifest.json").write_text(json.dumps({"stages": {}})), "has no filter counts"),
+    ]:
+        setup()
+        result = CliRunner().invoke(main, ["report", str(tmp_path)])
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().count("\n") == 0
+        assert result.output.startswith("mtqa: error: ") and message in result.output
+    assert not (tmp_path / "report").exists()
