@@ -29,19 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, require  # noqa: E402
 
-from mtqa.eval.encoders import EmbeddingCache, load_encoder  # noqa: E402
+from mtqa.eval.encoders import EmbeddingCache, hashed_trigrams, load_encoder  # noqa: E402
 from mtqa.eval.lareqa import encode_unique, evaluate_lareqa, load_lareqa  # noqa: E402
 from mtqa.eval.metrics import naive_relevant_ranks, relevant_ranks  # noqa: E402
-
-
-def hashed_trigrams(texts, dim=384):
-    out = np.zeros((len(texts), dim), np.float32)
-    for i, t in enumerate(texts):
-        b = np.frombuffer(t.lower().encode("utf-8"), np.uint8).astype(np.uint64)
-        if len(b) >= 3:
-            code = (b[:-2] << np.uint64(16)) | (b[1:-1] << np.uint64(8)) | b[2:]
-            out[i] = np.bincount(((code * np.uint64(2654435761)) % np.uint64(dim)).astype(np.int64), minlength=dim)
-    return out
 
 
 def naive(data, encoder, cache, stride: int, chunk_size: int = 256) -> tuple[float, int, float, float]:

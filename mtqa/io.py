@@ -9,6 +9,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from mtqa.errors import MtqaError
+
 
 @contextmanager
 def atomic_path(path: Path):
@@ -38,3 +40,17 @@ def sha256_file(path: Path, block_size: int = 1 << 20) -> str:
         while block := f.read(block_size):
             digest.update(block)
     return digest.hexdigest()
+
+
+def parse_json_bytes(raw: bytes, where: str | Path):
+    """A whole JSON document from a file's bytes (a UTF-8 BOM allowed); bad UTF-8 or JSON is
+    one ``MtqaError`` line naming ``where`` and the position."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise MtqaError(f"invalid UTF-8 in {where} at byte offset {e.start} (line {line})") from None
+    try:
+        return json.loads(text.removeprefix("\ufeff"))
+    except json.JSONDecodeError as e:
+        raise MtqaError(f"malformed JSON in {where} at line {e.lineno}, column {e.colno}: {e.msg}") from None

@@ -28,7 +28,7 @@ from typing import Callable, Literal, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from mtqa.errors import MtqaError
+from mtqa.errors import MtqaError, one_line
 from mtqa.io import atomic_path
 
 Kind = Literal["query", "passage"]
@@ -246,9 +246,18 @@ def _st_prompts(folder: Path) -> dict:
         raise MtqaError(f"unreadable {config}: {e}") from None
 
 
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"
+def hashed_trigrams(texts: Sequence[str], dim: int = 384) -> np.ndarray:
+    """A model-free lexical encoder: hashed counts of each text's lower-cased UTF-8 byte
+    trigrams, ``(n, dim)`` float32. Deterministic and cheap, with many exact ties (texts in
+    different scripts share no trigram), which is what metric cross-checks and timing runs
+    want; ``load_encoder(hashed_trigrams, name=...)`` makes it an :class:`Encoder`."""
+    out = np.zeros((len(texts), dim), np.float32)
+    for i, text in enumerate(texts):
+        b = np.frombuffer(text.lower().encode("utf-8"), np.uint8).astype(np.uint64)
+        if len(b) >= 3:
+            code = (b[:-2] << np.uint64(16)) | (b[1:-1] << np.uint64(8)) | b[2:]
+            out[i] = np.bincount(((code * np.uint64(2654435761)) % np.uint64(dim)).astype(np.int64), minlength=dim)
+    return out
 
 
 def load_encoder(model: str | os.PathLike | Callable[[list[str]], np.ndarray], *, query_prefix: str | None = None,
@@ -288,7 +297,7 @@ def load_encoder(model: str | os.PathLike | Callable[[list[str]], np.ndarray], *
         try:
             st = SentenceTransformer(str(folder.resolve()) if is_local else ref, device=device, **kwargs)
         except Exception as e:
-            raise MtqaError(f"cannot load sentence-transformers model {ref}: {_one_line(e)}") from None
+            raise MtqaError(f"cannot load sentence-transformers model {ref}: {one_line(e)}") from None
         if device == "cpu":
             st.float()
         st.default_prompt_name = None  # prefixes are applied here, once, never again by encode()
@@ -316,13 +325,13 @@ def load_encoder(model: str | os.PathLike | Callable[[list[str]], np.ndarray], *
         tokenizer = AutoTokenizer.from_pretrained(ref)
         hf = AutoModel.from_pretrained(ref)
     except Exception as e:
-        raise MtqaError(f"cannot load Hugging Face model {ref}: {_one_line(e)}") from None
+        raise MtqaError(f"cannot load Hugging Face model {ref}: {one_line(e)}") from None
     if device == "cpu":
         hf = hf.float()
     try:
         hf = hf.to(device).eval()
     except Exception as e:
-        raise MtqaError(f"cannot move {ref} to device {device!r}: {_one_line(e)}") from None
+        raise MtqaError(f"cannot move {ref} to device {device!r}: {one_line(e)}") from None
     limits = [max_length, getattr(hf.config, "max_position_embeddings", None)]
     tok_max = getattr(tokenizer, "model_max_length", None)
     if tok_max and tok_max < 1_000_000:
@@ -388,7 +397,7 @@ def _load_shard(path: Path, keys_only: bool = False):
             raise ValueError("unexpected arrays")
         return (keys, shape[1]) if keys_only else (keys, vectors)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        warnings.warn(f"embedding cache: ignoring unreadable shard {path} ({_one_line(e)})", stacklevel=4)
+        warnings.warn(f"embedding cache: ignoring unreadable shard {path} ({one_line(e)})", stacklevel=4)
         try:
             os.replace(path, path.with_name(path.name + ".corrupt"))
         except OSError:

@@ -24,7 +24,6 @@ distance and the paper's macro-averages. docs/eval.md defines each of them.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import numpy as np
 
 from mtqa.errors import MtqaError
 from mtqa.eval.metrics import TIE_RULE_TEXT, RelevantRanks, average_precision, rank_distance, recall_at, relevant_ranks
+from mtqa.io import parse_json_bytes
 from mtqa.langs import check_lang
 
 BENCHMARK_LANGS: dict[str, tuple[str, ...]] = {
@@ -146,12 +146,7 @@ def load_language(path: Path, lang: str, *, limit: int | None = None) -> LareqaL
         raise MtqaError(f"missing file {path}") from None
     except OSError as e:
         raise MtqaError(f"cannot read {path}: {e.strerror}") from None
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise MtqaError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise MtqaError(f"{path}: malformed JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    doc = parse_json_bytes(raw, path)
     articles = _field(doc, "data", list, str(path))
     ids, questions, candidates, keys, answers = [], [], [], [], []
     seen: set[str] = set()

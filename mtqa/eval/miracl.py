@@ -57,16 +57,19 @@ def available_langs(topics_dir: Path) -> list[str]:
     return langs
 
 
-def read_topics(path: Path) -> dict[str, str]:
-    """``qid TAB query`` lines; blank lines skipped; anything else malformed is an error."""
-    topics: dict[str, str] = {}
+def _lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """The non-blank lines of a text file with their 1-based numbers."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise MtqaError(f"cannot read topics {path}: {e}") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+        raise MtqaError(f"cannot read {what} {path}: {e}") from None
+    return [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+
+
+def read_topics(path: Path) -> dict[str, str]:
+    """``qid TAB query`` lines; blank lines skipped; anything else malformed is an error."""
+    topics: dict[str, str] = {}
+    for number, line in _lines(path, "topics"):
         fields = line.split("\t")
         if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
             raise MtqaError(f"{path}:{number}: malformed topic line (expected 'qid<TAB>query'): {line[:80]!r}")
@@ -80,13 +83,7 @@ def read_topics(path: Path) -> dict[str, str]:
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     """TREC qrels ``qid Q0 docid relevance`` (whitespace-separated, integer relevance)."""
     qrels: dict[str, dict[str, int]] = {}
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise MtqaError(f"cannot read qrels {path}: {e}") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, line in _lines(path, "qrels"):
         fields = line.split()
         if len(fields) != 4 or not re.fullmatch(r"-?\d+", fields[3]):
             raise MtqaError(f"{path}:{number}: malformed qrels line (expected 'qid Q0 docid relevance'): {line[:80]!r}")

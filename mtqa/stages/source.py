@@ -44,7 +44,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mtqa.errors import MtqaError
+from mtqa.errors import MtqaError, one_line
+from mtqa.io import parse_json_bytes
 from mtqa.schema import QA_SCHEMA
 from mtqa.stats import ROWS_OUT, StageStats
 
@@ -91,12 +92,6 @@ def _short_hash(text: str, n: int = 12) -> str:
 def _pair_hash(question: str, passage: str) -> str:
     """The id of a row that has none: depends on its content only, not on its position."""
     return hashlib.sha1(f"{question}\n\x00{passage}".encode()).hexdigest()[:16]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,7 +329,7 @@ class FileSource(QASource):
             try:
                 self._stat = _file_stat(self.path, self.shown_path)
             except OSError as e:
-                raise MtqaError(f"cannot read {self.path}: {_one_line(e)}") from None
+                raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
         return {"kind": self.format, **self._stat}
 
 
@@ -348,20 +343,8 @@ class SquadSource(FileSource):
             with _open_binary(self.path) as f:
                 raw = f.read()
         except (OSError, EOFError, zlib.error) as e:
-            raise MtqaError(f"cannot read {self.path}: {_one_line(e)}") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = raw.count(b"\n", 0, e.start) + 1
-            raise MtqaError(
-                f"invalid UTF-8 in {self.path} at byte offset {e.start} (line {line})"
-            ) from None
-        try:
-            return json.loads(text.removeprefix("\ufeff"))
-        except json.JSONDecodeError as e:
-            raise MtqaError(
-                f"malformed JSON in {self.path} at line {e.lineno}, column {e.colno}: {e.msg}"
-            ) from None
+            raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
+        return parse_json_bytes(raw, self.path)
 
     def _records(self) -> Iterator[tuple[str, dict]]:
         doc = self._load()
@@ -439,7 +422,7 @@ class JsonlSource(FileSource):
                         raise MtqaError(f"{where}: expected a JSON object, got {type(obj).__name__}")
                     yield where, normalize_row(obj, where)
         except (OSError, EOFError, zlib.error) as e:
-            raise MtqaError(f"cannot read {self.path}: {_one_line(e)}") from None
+            raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
 
 
 class ParquetSource(FileSource):
@@ -451,7 +434,7 @@ class ParquetSource(FileSource):
         try:
             pf = pq.ParquetFile(self.path)
         except (pa.ArrowException, OSError) as e:
-            raise MtqaError(f"not a readable Parquet file: {self.path} ({_one_line(e)})") from None
+            raise MtqaError(f"not a readable Parquet file: {self.path} ({one_line(e)})") from None
         names = pf.schema_arrow.names
         if "question" not in names:
             raise MtqaError(f"{self.path}: missing column 'question' (has {', '.join(names)})")
@@ -466,7 +449,7 @@ class ParquetSource(FileSource):
                     yield where, normalize_row(obj, where)
                     row += 1
         except (pa.ArrowException, OSError) as e:
-            raise MtqaError(f"cannot read {self.path} at row {row}: {_one_line(e)}") from None
+            raise MtqaError(f"cannot read {self.path} at row {row}: {one_line(e)}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -675,7 +658,7 @@ class HubSource(QASource):
                                        revision=self.revision)
             rows = iter(ds)
         except Exception as e:
-            raise MtqaError(f"cannot open Hub dataset {where_ds}: {_one_line(e)}") from None
+            raise MtqaError(f"cannot open Hub dataset {where_ds}: {one_line(e)}") from None
         _ = self.resolved_revision
         index = 0
         while True:
@@ -684,7 +667,7 @@ class HubSource(QASource):
             except StopIteration:
                 return
             except Exception as e:
-                raise MtqaError(f"cannot read Hub dataset {where_ds} at row {index}: {_one_line(e)}") from None
+                raise MtqaError(f"cannot read Hub dataset {where_ds} at row {index}: {one_line(e)}") from None
             where = f"{self.name} ({where_ds}) row {index}"
             index += 1
             try:
@@ -695,7 +678,7 @@ class HubSource(QASource):
             except KeyError as e:
                 raise MtqaError(f"{where}: missing field {e.args[0]!r}") from None
             except (TypeError, ValueError, AttributeError, IndexError) as e:
-                raise MtqaError(f"{where}: unexpected row layout ({_one_line(e)})") from None
+                raise MtqaError(f"{where}: unexpected row layout ({one_line(e)})") from None
             for rec in recs:
                 rec = dict(rec)
                 for field in ("question", "passage"):

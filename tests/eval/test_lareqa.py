@@ -9,6 +9,7 @@ import pytest
 from ir_measures import AP, R
 
 from mtqa.errors import MtqaError
+from mtqa.eval import encoders
 from mtqa.eval.encoders import load_encoder
 from mtqa.eval.lareqa import encode_unique, evaluate_lareqa, load_lareqa, summarise
 from mtqa.eval.metrics import average_precision, recall_at, relevant_ranks
@@ -113,15 +114,9 @@ def test_real_xquad_r_sizes_and_answer_sentences(xquad_r, shared_data):
     assert {k[0] for k in limited.by_lang["en"].candidate_keys} == {0, 1, 2}
 
 
-def hashed_trigrams(texts, dim=256):
-    """A deterministic cheap encoder: hashed byte-trigram counts (many exact ties, e.g. 0 across scripts)."""
-    out = np.zeros((len(texts), dim), np.float32)
-    for i, t in enumerate(texts):
-        b = np.frombuffer(t.lower().encode("utf-8"), np.uint8).astype(np.uint64)
-        if len(b) >= 3:
-            code = (b[:-2] << np.uint64(16)) | (b[1:-1] << np.uint64(8)) | b[2:]
-            out[i] = np.bincount(((code * np.uint64(2654435761)) % np.uint64(dim)).astype(np.int64), minlength=dim)
-    return out
+def hashed_trigrams(texts):
+    """A deterministic cheap encoder with many exact ties (e.g. 0 across scripts)."""
+    return encoders.hashed_trigrams(texts, dim=256)
 
 
 NAMES = np.array([[f"{tag}-{j:05d}" for j in range(20_000)] for tag in (1, 0)])  # [0]: irrelevant, [1]: relevant
