@@ -72,6 +72,15 @@ class LidConfig:
     processes: int = 0
     min_parallel: int = 2000
 
+    def __post_init__(self) -> None:
+        # Checked when the pipeline loads, so a typo fails even in builds that never run LID.
+        if self.backend not in BACKENDS:
+            raise MtqaError(f"unknown language-ID backend {self.backend!r}: choose one of {', '.join(BACKENDS)}")
+        if self.processes < 0:
+            raise MtqaError(f"lid processes must be >= 0 (0 = one per CPU core), got {self.processes}")
+        if self.min_parallel < 0:
+            raise MtqaError(f"lid min_parallel must be >= 0, got {self.min_parallel}")
+
 
 @functools.cache
 def _full_model(backend: str):
@@ -353,12 +362,6 @@ class LanguageIdentifier:
     """
 
     def __init__(self, config: LidConfig, candidates: Iterable[str]):
-        if config.backend not in BACKENDS:
-            raise MtqaError(f"unknown language-ID backend {config.backend!r}: choose one of {', '.join(BACKENDS)}")
-        if config.processes < 0:
-            raise MtqaError(f"lid processes must be >= 0 (0 = one per CPU core), got {config.processes}")
-        if config.min_parallel < 0:
-            raise MtqaError(f"lid min_parallel must be >= 0, got {config.min_parallel}")
         self.config = config
         self.requested = tuple(dict.fromkeys(candidates))
         self._model: _Model | None = None
