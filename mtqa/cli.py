@@ -56,10 +56,12 @@ def main() -> None:
 @click.option("--chunk-size", type=click.IntRange(min=1), help="QA rows per chunk (the unit of resume and of one shard file).")
 @click.option("--num-shards", type=click.IntRange(min=1), help="Split the input into N partitions (for Slurm arrays, Ray).")
 @click.option("--shard-index", type=click.IntRange(min=0), help="Which partition this run builds (0-based).")
+@click.option("--filter-mode", type=click.Choice(["drop", "flag"]),
+              help="Rows that fail a quality check: drop them to OUT/rejected/ (default) or keep them in data/ with keep=false.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
 @_user_errors
 def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_batch_tokens, chunk_size,
-          num_shards, shard_index, progress) -> None:
+          num_shards, shard_index, filter_mode, progress) -> None:
     """Translate English QA data into parallel multilingual Arrow shards.
 
     \b
@@ -68,7 +70,8 @@ def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_ba
       mtqa build --langs de,es --model facebook/nllb-200-distilled-600M --sources squad_v2 --out out/squad
       mtqa build --pipeline paper --num-shards 8 --shard-index 3
 
-    Killed at any point, the same command continues where it stopped.
+    Killed at any point, the same command continues where it stopped. Rows that fail the
+    quality filter are listed with their reasons by `mtqa report OUT`.
     """
     from mtqa.config import load_pipeline
     from mtqa.executor import LocalExecutor
@@ -84,7 +87,7 @@ def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_ba
         num_shards=num_shards,
         shard_index=shard_index,
         **{"translate.model": model, "translate.device": device, "translate.beam_size": beam_size,
-           "translate.max_batch_tokens": max_batch_tokens},
+           "translate.max_batch_tokens": max_batch_tokens, "filter.mode": filter_mode},
     )
     manifest = LocalExecutor(config, progress=progress).run()
     click.echo(format_summary(manifest))

@@ -119,7 +119,18 @@ def test_no_traceback_from_a_real_process(env):
     assert result.stderr.count("\n") == 1
 
 
+def test_filter_mode_flag_keeps_every_row_with_its_verdict(env):
+    out = env / "out"
+    result = build("--out", str(out), "--filter-mode", "flag")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["pipeline"]["filter"]["mode"] == "flag"
+    table = pa.concat_tables(pa.ipc.open_file(str(p)).read_all() for p in sorted((out / "data").glob("*.arrow")))
+    assert table.num_rows == 192 and "keep" in table.column_names
+    assert not (out / "rejected").exists()
+
+
 def test_help_lists_every_option():
     result = CliRunner().invoke(main, ["build", "--help"])
-    for option in ["--pipeline", "--langs", "--sources", "--model", "--device", "--out", "--limit", "--num-shards", "--shard-index"]:
+    for option in ["--pipeline", "--langs", "--sources", "--model", "--device", "--out", "--limit", "--num-shards", "--shard-index", "--filter-mode"]:
         assert option in result.output
