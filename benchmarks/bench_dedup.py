@@ -16,7 +16,7 @@ import tempfile
 from _common import XQUAD_EN, require
 
 from mtqa.config import load_pipeline
-from mtqa.executor import LocalExecutor
+from mtqa.pipeline.executor import LocalExecutor
 
 
 def main() -> None:

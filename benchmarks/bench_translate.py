@@ -1,6 +1,6 @@
 """Translate-stage throughput against its baselines, on the identical segments and settings.
 
-1. mtqa's TranslateStage (sentencepiece, length buckets, relative decoding cap, a fresh
+1. mtqa's TranslateStep (sentencepiece, length buckets, relative decoding cap, a fresh
    on-disk cache being filled) against raw ``ctranslate2.Translator.translate_batch`` on
    all segments in one call (sentencepiece in and out, same model, beam, token budget,
    device, compute type and threads). Target: ratio >= 0.95.
@@ -24,11 +24,11 @@ from pathlib import Path
 
 from _common import ROOT, XQUAD_EN, require
 
-from mtqa.stages.base import Chunk
-from mtqa.stages.dedup import DedupStage
-from mtqa.stages.segment import SegmentStage
+from mtqa.pipeline.step import Chunk
+from mtqa.steps.dedup import DedupStep
+from mtqa.steps.segment import SegmentStep
 from mtqa.stages.source import open_source
-from mtqa.stages.translate import TranslateConfig, TranslateStage
+from mtqa.steps.translate import TranslateConfig, TranslateStep
 
 LANGS = ["x-rot13", "x-atbash"]
 HF_DIR = ROOT / "benchmarks" / "assets" / "toy-cipher-hf"
@@ -39,7 +39,7 @@ def xquad_segments(limit: int | None) -> list[str]:
 
     source = open_source(str(require(XQUAD_EN)))
     chunk = Chunk(index=0, qa=pa.Table.from_batches(list(source.batches())))
-    chunk = DedupStage().process(SegmentStage().process(chunk))
+    chunk = DedupStep().process(SegmentStep().process(chunk))
     texts = [t for t in chunk.unique]
     return texts[:limit] if limit else texts
 
@@ -47,7 +47,7 @@ def xquad_segments(limit: int | None) -> list[str]:
 def run_stage(texts: list[str], config: TranslateConfig) -> tuple[float, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         config.cache_dir = tmp
-        stage = TranslateStage(config, ["en", *LANGS])
+        stage = TranslateStep(config, ["en", *LANGS])
         stage.translator(LANGS[0]).translator  # load the model outside the timing
         start = time.perf_counter()
         chunk = stage.process(Chunk(index=0, qa=None, unique=texts))
@@ -124,7 +124,7 @@ def main() -> None:
     print(f"{len(texts):,} distinct XQuAD segments x {len(LANGS)} languages = {n:,} translations; "
           f"beam {config.beam_size}, {config.max_batch_tokens} tokens per batch, CPU int8")
 
-    stage_engine = TranslateStage(config, ["en", *LANGS]).translator(LANGS[0])
+    stage_engine = TranslateStep(config, ["en", *LANGS]).translator(LANGS[0])
     best_stage = best_raw = math.inf
     for _ in range(args.repeats):  # interleaved, best of R: the machine's noise hits both alike
         seconds, stage_out = run_stage(texts, TranslateConfig(model="toy", device="cpu"))
@@ -132,7 +132,7 @@ def main() -> None:
         seconds, raw_out = run_raw(texts, config, stage_engine)
         best_raw = min(best_raw, seconds)
     same = sum(a == b for lang in LANGS for a, b in zip(stage_out[lang], raw_out[lang]))
-    print(f"mtqa TranslateStage      {n / best_stage:9.1f} segments/s  ({best_stage:.2f} s)")
+    print(f"mtqa TranslateStep      {n / best_stage:9.1f} segments/s  ({best_stage:.2f} s)")
     print(f"raw translate_batch      {n / best_raw:9.1f} segments/s  ({best_raw:.2f} s)")
     print(f"ratio stage / raw        {best_raw / best_stage:9.2f}  (target >= 0.95); identical outputs {same / n:.1%}")
 

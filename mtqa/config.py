@@ -1,8 +1,14 @@
-"""Typed build configuration, loaded from ``pipelines/*.yaml`` and overridden by the CLI.
+"""Typed configs, loaded from YAML and overridden by the CLI: one loader for every command.
 
-The dataclass defaults *are* the embedded offline default (``pipelines/default.yaml`` says
-the same thing, and a test keeps the two equal), so ``mtqa build`` works from an installed
-wheel without the repository's pipelines folder.
+``load_config(cls, name_or_path, **overrides)`` reads a pipeline by name from the pipelines
+shipped inside the package (``mtqa/pipelines/*.yaml``; the repository's top-level
+``pipelines/`` is a link to them) or from any YAML path, applies the overrides, and builds
+the dataclass ``cls`` field by field, refusing unknown keys with one clear line. The build
+uses :class:`BuildConfig`; ``mtqa train`` its ``TrainConfig``. Validation lives in each
+dataclass's ``__post_init__`` and nowhere else.
+
+The dataclass defaults of :class:`BuildConfig` *are* the embedded offline default
+(``default.yaml`` says the same thing, and a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -10,22 +16,27 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
-from enum import Enum
+from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
+from mtqa.config_fields import identity_dict, placement, to_dict
 from mtqa.errors import MtqaError
-from mtqa.stages.filter import FilterConfig
-from mtqa.stages.segment import SegmentConfig
-from mtqa.stages.translate import TranslateConfig
+from mtqa.steps.filter import FilterConfig
+from mtqa.steps.segment import SegmentConfig
+from mtqa.translation.config import TranslateConfig
 
-PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
+#: The pipelines shipped with the package (``pipelines/`` in the repository links here).
+PIPELINES_DIR = Path(str(resources.files("mtqa") / "pipelines"))
+
+T = TypeVar("T")
 
 
 @dataclass
 class BuildConfig:
-    name: str = "default"
+    name: str = placement("default")
     sources: list[str] = field(default_factory=lambda: ["sample"])
     limit: int | None = None  # rows per source
     split: str | None = None  # Hub split; None = the source's default
@@ -33,8 +44,8 @@ class BuildConfig:
     source_lang: str = "en"
     chunk_size: int = 1000  # QA rows per chunk; a chunk is the unit of resume and of one shard file
     num_shards: int = 1
-    shard_index: int = 0
-    out: str = "out/default"
+    shard_index: int = placement(0)
+    out: str = placement("out/default")
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     translate: TranslateConfig = field(default_factory=TranslateConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
@@ -56,27 +67,12 @@ class BuildConfig:
         self.langs = list(dict.fromkeys(self.langs))
 
     def to_dict(self) -> dict:
-        return _plain(dataclasses.asdict(self))
+        return to_dict(self)
 
     def identity(self) -> dict:
-        """The settings that decide the shards' content. A resume must match them exactly."""
-        data = self.to_dict()
-        for key in ("name", "out", "shard_index"):
-            data.pop(key)
-        # Where the engine runs does not change what the cache and the shards hold.
-        for key in ("device", "device_index", "inter_threads", "intra_threads", "cache_dir"):
-            data["translate"].pop(key, None)
-        return data
-
-
-def _plain(value):
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+        """The settings that decide the shards' content. A resume must match them exactly;
+        placement fields (the partition index, where the engine runs, worker counts) are left out."""
+        return identity_dict(self)
 
 
 def from_dict(cls, data: dict, where: str):
@@ -100,8 +96,10 @@ def from_dict(cls, data: dict, where: str):
         raise MtqaError(f"{where}: {e}") from None
 
 
-def find_pipeline(name_or_path: str) -> Path:
-    path = Path(name_or_path)
+def find_pipeline(name_or_path: str, kind: str = "build") -> Path:
+    """A pipeline's YAML file: a path, or a name among the pipelines shipped with mtqa
+    (``kind``: "build" pipelines, or "train" recipes, named ``train-*``)."""
+    path = Path(name_or_path).expanduser()
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise MtqaError(f"pipeline file not found: {path}")
@@ -109,24 +107,34 @@ def find_pipeline(name_or_path: str) -> Path:
     candidate = PIPELINES_DIR / f"{name_or_path}.yaml"
     if candidate.is_file():
         return candidate
-    known = sorted(p.stem for p in PIPELINES_DIR.glob("*.yaml")) if PIPELINES_DIR.is_dir() else []
-    raise MtqaError(f"unknown pipeline '{name_or_path}' (known: {', '.join(known) or 'none found'})")
+    known = ", ".join(list_pipelines(kind)) or "none found"
+    raise MtqaError(f"unknown {'pipeline' if kind == 'build' else kind + ' recipe'} '{name_or_path}' (known: {known})")
 
 
-def load_pipeline(name_or_path: str | None = None, **overrides) -> BuildConfig:
-    """Load a pipeline (a name in ``pipelines/`` or a YAML path; None = the built-in default)
-    and apply overrides. Overrides whose value is None are ignored; nested keys use dots,
-    e.g. ``{"translate.model": "..."}``."""
+def list_pipelines(kind: str = "build") -> list[str]:
+    """Names of the shipped build pipelines, or (``kind="train"``) training recipes."""
+    if not PIPELINES_DIR.is_dir():
+        return []
+    names = sorted(p.stem for p in PIPELINES_DIR.glob("*.yaml"))
+    return [n for n in names if n.startswith("train-") == (kind == "train")]
+
+
+def load_config(cls: type[T], name_or_path: str | None = None, *, kind: str = "build", **overrides) -> T:
+    """Load ``cls`` from a pipeline (a shipped name or a YAML path; None = the dataclass
+    defaults) and apply overrides. Overrides whose value is None are ignored; nested keys use
+    dots, e.g. ``{"translate.model": "..."}``."""
     data: dict = {}
-    where = "default pipeline"
+    where = f"default {cls.__name__}"
     if name_or_path is not None:
-        path = find_pipeline(name_or_path)
+        path = find_pipeline(name_or_path, kind)
         where = str(path)
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as e:
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise MtqaError(f"{path}: not valid YAML ({first})") from None
+        except OSError as e:
+            raise MtqaError(f"{path}: cannot read ({e.strerror})") from None
         if not isinstance(data, dict):
             raise MtqaError(f"{path}: expected a mapping at the top level")
     for key, value in overrides.items():
@@ -139,4 +147,9 @@ def load_pipeline(name_or_path: str | None = None, **overrides) -> BuildConfig:
                 target[parent] = {}
             target = target[parent]
         target[leaf] = value
-    return from_dict(BuildConfig, data, where)
+    return from_dict(cls, data, where)
+
+
+def load_pipeline(name_or_path: str | None = None, **overrides) -> BuildConfig:
+    """The build's config: :func:`load_config` for :class:`BuildConfig`."""
+    return load_config(BuildConfig, name_or_path, **overrides)

@@ -1,7 +1,7 @@
 """``mtqa report OUT_DIR``: what the quality filter kept and failed, per language and reason.
 
 Needs a finished build's ``OUT_DIR/manifest.json`` (the filter stage's counts, see
-:mod:`mtqa.stats`). Gives the per-language table as text, and writes
+:mod:`mtqa.pipeline.stats`). Gives the per-language table as text, and writes
 ``OUT_DIR/report/filter.md`` (the table, with the chart embedded) and
 ``OUT_DIR/report/filter.png`` (bars per language: kept rows and the rows failing each
 reason; a row failing two checks is in both bars). Written atomically.
@@ -9,64 +9,24 @@ reason; a row failing two checks is in both bars). Written atomically.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+import logging
 from pathlib import Path
 
-from mtqa import stats as S
-from mtqa.errors import MtqaError
+from mtqa.pipeline.manifest import LanguageFilterCounts as LanguageRow
+from mtqa.pipeline.manifest import Manifest
 from mtqa.io import atomic_path
 
-
-@dataclass(slots=True)
-class LanguageRow:
-    lang: str
-    rows: int
-    kept: int
-    failed: dict[str, int]  # reason -> rows failing it
-
-    @property
-    def kept_share(self) -> float:
-        return self.kept / self.rows if self.rows else 0.0
+logger = logging.getLogger(__name__)
 
 
-def read_manifest(out_dir: str | Path) -> dict:
-    path = Path(out_dir) / "manifest.json"
-    if not path.is_file():
-        raise MtqaError(f"{path} not found: run `mtqa build --out {out_dir}` first (or finish all its partitions)")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise MtqaError(f"{path} is not valid JSON ({e})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("stages"), dict):
-        raise MtqaError(f"{path} is not an mtqa build manifest (no 'stages')")
-    return manifest
+def read_manifest(out_dir: str | Path) -> Manifest:
+    return Manifest.load(out_dir)
 
 
-def filter_table(manifest: dict) -> tuple[list[LanguageRow], list[str]]:
+def filter_table(manifest: Manifest) -> tuple[list[LanguageRow], list[str]]:
     """Per-language rows (source language included) and the reasons that occur, in order."""
-    stage = manifest["stages"].get("filter")
-    counts = stage.get("counts") if isinstance(stage, dict) else None
-    if not isinstance(counts, dict):
-        raise MtqaError("the manifest has no filter counts (a build without the filter stage?)")
-    prefix = f"{S.ROWS}:"
-    langs = [key[len(prefix):] for key in counts if key.startswith(prefix)]
-    if not langs:
-        raise MtqaError("the manifest's filter counts have no per-language rows (built by an older mtqa?)")
-    reasons = sorted({key[len(S.FAILED_PREFIX):].split(":")[0] for key in counts
-                      if key.startswith(S.FAILED_PREFIX) and ":" in key})
-    pipeline = manifest.get("pipeline", {})
-    order = [pipeline.get("source_lang", "en"), *pipeline.get("langs", [])]
-    langs.sort(key=lambda lang: (order.index(lang) if lang in order else len(order), lang))
-    rows = [
-        LanguageRow(
-            lang=lang,
-            rows=int(counts.get(S.per_lang(S.ROWS, lang), 0)),
-            kept=int(counts.get(S.per_lang(S.KEPT, lang), 0)),
-            failed={r: int(counts.get(S.failed_key(r, lang), 0)) for r in reasons},
-        )
-        for lang in langs
-    ]
+    rows = manifest.filter_by_language()
+    reasons = sorted({r for row in rows for r in row.failed})
     return rows, reasons
 
 
@@ -86,17 +46,21 @@ def format_table(rows: list[LanguageRow], reasons: list[str], markdown: bool = F
     return "\n".join(fmt(cells) for cells in [head, *body])
 
 
-def plot(rows: list[LanguageRow], reasons: list[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def plot(rows: list[LanguageRow], reasons: list[str], path: Path) -> bool:
+    """Write the bar chart; False (and nothing written) without matplotlib (``mtqa[plots]``)."""
+    try:
+        # A Figure of its own needs no pyplot and leaves the caller's matplotlib backend alone.
+        from matplotlib.figure import Figure
+    except ImportError:
+        logger.warning("matplotlib is not installed: no %s (pip install 'mtqa[plots]')", path.name)
+        return False
     import numpy as np
 
     series = [("kept", [r.kept for r in rows])] + [(f"failed: {x}", [r.failed[x] for r in rows]) for x in reasons]
     x = np.arange(len(rows))
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(max(7.0, 1.2 * len(rows) + 4), 4.5))
+    fig = Figure(figsize=(max(7.0, 1.2 * len(rows) + 4), 4.5))
+    ax = fig.subplots()
     for k, (label, values) in enumerate(series):
         ax.bar(x + (k - (len(series) - 1) / 2) * width, values, width, label=label)
     ax.set_xticks(x, [r.lang for r in rows])
@@ -108,19 +72,20 @@ def plot(rows: list[LanguageRow], reasons: list[str], path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    return True
 
 
-def write_report(out_dir: str | Path) -> tuple[str, Path]:
+def write_report(out_dir: str | Path) -> tuple[str, list[Path]]:
     """Read the manifest, write ``report/filter.md`` and ``report/filter.png``; return the
-    text table and the Markdown file's path."""
+    text table and the paths written."""
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir)
     rows, reasons = filter_table(manifest)
     report = out_dir / "report"
-    plot(rows, reasons, report / "filter.png")
-    mode = manifest.get("pipeline", {}).get("filter", {}).get("mode", "drop")
-    rejected = manifest.get("rejected", {}).get("rows", 0)
+    png = report / "filter.png"
+    plotted = plot(rows, reasons, png)
+    mode = manifest.pipeline.get("filter", {}).get("mode", "drop")
+    rejected = manifest.rejected.get("rows", 0)
     where = (f"Failed rows are under `rejected/` ({rejected:,} rows)." if mode == "drop"
              else "Every row is under `data/`; failed rows have `keep = false`.")
     md = "\n".join([
@@ -131,10 +96,9 @@ def write_report(out_dir: str | Path) -> tuple[str, Path]:
         "",
         format_table(rows, reasons, markdown=True),
         "",
-        "![kept and failed rows per language](filter.png)",
-        "",
+        *(["![kept and failed rows per language](filter.png)", ""] if plotted else []),
     ])
     path = report / "filter.md"
     with atomic_path(path) as tmp:
         tmp.write_text(md, encoding="utf-8")
-    return format_table(rows, reasons), path
+    return format_table(rows, reasons), [path, *([png] if plotted else [])]

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from mtqa import stats as S
+from mtqa.pipeline import stats as S
+from mtqa.pipeline.manifest import Manifest
 
 
 def _pct(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "-"
 
 
-def format_summary(manifest: dict) -> str:
-    stages = manifest["stages"]
-
-    def count(stage: str, key: str) -> int:
-        return stages.get(stage, {}).get("counts", {}).get(key, 0)
-
+def format_summary(manifest: Manifest) -> str:
+    count = manifest.count
     lines = [f"{'stage':<10} {'seconds':>9}  what it did"]
 
     def line(stage: str, text: str) -> None:
-        seconds = stages.get(stage, {}).get("seconds", 0.0)
-        lines.append(f"{stage:<10} {seconds:>9.2f}  {text}")
+        lines.append(f"{stage:<10} {manifest.stage(stage).seconds:>9.2f}  {text}")
 
     line("segment", f"{count('segment', S.ROWS_IN):,} QA rows -> {count('segment', S.SEGMENTS):,} segments "
          f"({count('segment', S.SEGMENTS_PASSAGE):,} passage, {count('segment', S.SEGMENTS_QUESTION):,} question, "
@@ -31,16 +27,15 @@ def format_summary(manifest: dict) -> str:
     line("translate", f"{done:,} translated, {hits:,} from cache; {count('translate', S.SOURCE_TOKENS):,} -> "
          f"{count('translate', S.TARGET_TOKENS):,} tokens")
     line("assemble", f"{count('assemble', S.ROWS_OUT):,} rows (one per id and language)")
-    failed = {k.removeprefix(S.FAILED_PREFIX): v for k, v in stages.get("filter", {}).get("counts", {}).items()
-              if k.startswith(S.FAILED_PREFIX) and ":" not in k}
+    failed = manifest.filter_failures()
     judged = count("filter", S.ROWS_IN)
     line("filter", f"{count('filter', S.KEPT):,} of {judged:,} rows kept ({_pct(count('filter', S.KEPT), judged)}); "
          f"failed: " + (", ".join(f"{k} {v:,}" for k, v in sorted(failed.items())) or "none")
-         + (f"; {manifest['rejected']['rows']:,} under rejected/" if manifest.get("rejected", {}).get("rows") else ""))
-    line("write", f"{count('write', S.ROWS_OUT):,} rows in {len(manifest['files'])} shard file(s), "
+         + (f"; {manifest.rejected['rows']:,} under rejected/" if manifest.rejected.get("rows") else ""))
+    line("write", f"{count('write', S.ROWS_OUT):,} rows in {len(manifest.files)} shard file(s), "
          f"{count('write', S.BYTES_WRITTEN) / 1e6:.2f} MB")
     lines.append("")
     lines.append(f"{'language':<10} {'rows':>9}")
-    for lang, rows in manifest["langs"].items():
+    for lang, rows in manifest.langs.items():
         lines.append(f"{lang:<10} {rows:>9,}")
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from mtqa.schema import QA_SCHEMA
-from mtqa.stages.base import Chunk, PipelineStage
+from mtqa.pipeline.step import Chunk, Step
 
 
 def qa_table(rows: list[dict]) -> pa.Table:
@@ -32,7 +32,7 @@ def reverse_words(text: str, lang: str) -> str:
     return f"[{lang}] " + " ".join(word[::-1] for word in text.split(" "))
 
 
-class FakeTranslateStage(PipelineStage):
+class FakeTranslateStage(Step):
     """Translates ``chunk.unique`` with a pure function, counting calls, for executor tests."""
 
     name = "translate"

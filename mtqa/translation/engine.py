@@ -21,28 +21,18 @@ This matches what transformers' tokenizers produce for the same families (``Mari
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Sequence
 
 from mtqa.errors import MtqaError
 from mtqa.langs import LANGUAGES, check_lang
+from mtqa.translation.config import COMPUTE_TYPES, TranslateConfig  # noqa: F401 (re-exported)
 from mtqa.translation.models import ModelInfo
 
 EOS = "</s>"
 _CONTROL_TOKENS = {"<s>", "</s>", "<pad>"}
-COMPUTE_TYPES = (
-    "auto",
-    "default",
-    "int8",
-    "int8_float32",
-    "int8_float16",
-    "int8_bfloat16",
-    "int16",
-    "float16",
-    "bfloat16",
-    "float32",
-)
 # Length buckets are powers of two from here on: at most a dozen translate_batch calls per text list.
 _MIN_BUCKET = 16
 
@@ -61,48 +51,37 @@ class Ct2Translator:
     def __init__(
         self,
         model: ModelInfo,
+        config: TranslateConfig | None = None,
         *,
         source_lang: str = "en",
-        device: str = "auto",
-        compute_type: str = "auto",
-        device_index: Sequence[int] | int | None = None,
-        beam_size: int = 2,
-        max_batch_tokens: int = 4096,
-        max_length_ratio: float = 2.0,
-        max_length_offset: int = 10,
         max_decoding_length: int = 512,
-        no_repeat_ngram_size: int = 0,
-        repetition_penalty: float = 1.0,
-        inter_threads: int = 0,
-        intra_threads: int = 0,
+        **settings,
     ) -> None:
-        if device not in ("auto", "cpu", "cuda"):
-            raise MtqaError(f"unknown device '{device}' (known: auto, cpu, cuda)")
-        if compute_type not in COMPUTE_TYPES:
-            raise MtqaError(f"unknown compute type '{compute_type}' (known: {', '.join(COMPUTE_TYPES)})")
-        for name, value in (
-            ("beam_size", beam_size),
-            ("max_batch_tokens", max_batch_tokens),
-            ("max_decoding_length", max_decoding_length),
-        ):
-            if value < 1:
-                raise MtqaError(f"{name} must be at least 1, got {value}")
-        if max_length_ratio <= 0:
-            raise MtqaError(f"max_length_ratio must be positive, got {max_length_ratio}")
+        # ``settings`` override fields of ``config`` (``beam_size=1``); ``replace`` re-runs the
+        # config's validation, the only place settings are checked.
+        config = config if config is not None else TranslateConfig()
+        if settings:
+            unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(TranslateConfig)})
+            if unknown:
+                raise TypeError(f"Ct2Translator got unknown setting(s): {', '.join(unknown)}")
+            config = dataclasses.replace(config, **settings)
+        if max_decoding_length < 1:
+            raise MtqaError(f"max_decoding_length must be at least 1, got {max_decoding_length}")
+        self.config = config
         self.model = model
         self.source_lang = source_lang
-        self.requested_device = device
-        self.requested_compute_type = compute_type
-        self.requested_device_index = device_index
-        self.beam_size = beam_size
-        self.max_batch_tokens = max_batch_tokens
-        self.max_length_ratio = max_length_ratio
-        self.max_length_offset = max_length_offset
+        self.requested_device = config.device
+        self.requested_compute_type = config.compute_type
+        self.requested_device_index = config.device_index
+        self.beam_size = config.beam_size
+        self.max_batch_tokens = config.max_batch_tokens
+        self.max_length_ratio = config.max_length_ratio
+        self.max_length_offset = config.max_length_offset
         self.max_decoding_length = max_decoding_length
-        self.no_repeat_ngram_size = no_repeat_ngram_size
-        self.repetition_penalty = repetition_penalty
-        self.inter_threads = inter_threads
-        self.intra_threads = intra_threads
+        self.no_repeat_ngram_size = config.no_repeat_ngram_size
+        self.repetition_penalty = config.repetition_penalty
+        self.inter_threads = config.inter_threads
+        self.intra_threads = config.intra_threads
         self.source_token_count = 0
         self.target_token_count = 0
         self._placement: tuple[str, int | list[int], str] | None = None

@@ -11,11 +11,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mtqa import stats as S
-from mtqa.stages.base import Chunk, PipelineStage
+from mtqa.pipeline import stats as S
+from mtqa.pipeline.step import Chunk, Step
 
 
-class DedupStage(PipelineStage):
+class DedupStep(Step):
     name = "dedup"
 
     def process(self, chunk: Chunk) -> Chunk:

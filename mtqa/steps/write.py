@@ -3,36 +3,26 @@
 A chunk's file appears under its final name only once it is complete (temporary file, then
 rename). Rows the filter failed in "drop" mode go to a file of the same name under
 ``OUT/rejected/`` (same schema, with their reasons and scores), written before the data
-file, so nothing is dropped silently. The executor writes the chunk's completion marker after this stage returns, so a
+file, so nothing is dropped silently. The writer records what it wrote in ``chunk.written``; the executor writes the chunk's
+completion marker after this step returns, so a
 file without a marker is simply rewritten on resume, with identical bytes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mtqa import stats as S
+from mtqa.pipeline import stats as S
 from mtqa.io import atomic_path, sha256_file
 from mtqa.schema import SHARD_SCHEMA, with_filter_columns
-from mtqa.stages.base import Chunk, PipelineStage
+from mtqa.pipeline.manifest import ShardFile
+from mtqa.pipeline.step import Chunk, Step
 
 
-@dataclass
-class WrittenShard:
-    path: str  # relative to the output directory
-    rows: int
-    bytes: int
-    sha256: str
-    langs: dict[str, int]
-    rejected: dict[str, Any] | None = None  # the chunk's OUT/rejected/ file: path, rows, bytes, sha256, langs
-
-
-class ShardWriter(PipelineStage):
+class ShardWriter(Step):
     name = "write"
 
     def __init__(self, out_dir: Path, shard_index: int = 0, num_shards: int = 1) -> None:
@@ -40,7 +30,6 @@ class ShardWriter(PipelineStage):
         self.out_dir = Path(out_dir)
         self.shard_index = shard_index
         self.num_shards = num_shards
-        self.written: dict[int, WrittenShard] = {}
 
     def relative_path(self, chunk_index: int) -> str:
         return f"data/part-{self.shard_index:05d}-of-{self.num_shards:05d}-{chunk_index:06d}.arrow"
@@ -67,8 +56,8 @@ class ShardWriter(PipelineStage):
         table = with_filter_columns(chunk.output)
         rel = self.relative_path(chunk.index)
         size, digest, langs = self._write(table, rel)
-        shard = WrittenShard(rel, table.num_rows, size, digest, langs, rejected)
-        self.written[chunk.index] = shard
+        shard = ShardFile(rel, table.num_rows, size, digest, langs, rejected)
+        chunk.written = shard
         self.stats.add(S.ROWS_OUT, table.num_rows)
         self.stats.add(S.BYTES_WRITTEN, shard.bytes)
         self.stats.add(S.SHARDS_WRITTEN)

@@ -1,14 +1,14 @@
 from mtqa.schema import OUTPUT_SCHEMA, passage_id
-from mtqa.stages.assemble import AssembleStage
-from mtqa.stages.base import Chunk
-from mtqa.stages.dedup import DedupStage
-from mtqa.stages.segment import SegmentStage
+from mtqa.steps.assemble import AssembleStep
+from mtqa.pipeline.step import Chunk
+from mtqa.steps.dedup import DedupStep
+from mtqa.steps.segment import SegmentStep
 from tests.helpers import FakeTranslateStage, qa_table, reverse_words
 
 
 def run(qa, langs):
     chunk = Chunk(index=0, qa=qa)
-    for stage in [SegmentStage(), DedupStage(), FakeTranslateStage(langs), AssembleStage(langs)]:
+    for stage in [SegmentStep(), DedupStep(), FakeTranslateStage(langs), AssembleStep(langs)]:
         chunk = stage.process(chunk)
     return chunk.output
 

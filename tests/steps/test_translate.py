@@ -3,10 +3,10 @@ import shutil
 
 import pytest
 
-from mtqa import stats as S
+from mtqa.pipeline import stats as S
 from mtqa.errors import MtqaError
-from mtqa.stages.base import Chunk
-from mtqa.stages.translate import TranslateConfig, TranslateStage
+from mtqa.pipeline.step import Chunk
+from mtqa.steps.translate import TranslateConfig, TranslateStep
 from mtqa.translation.models import TOY_MODEL_DIR
 from tests.helpers import qa_table
 from tests.translation.conftest import TEXT, EchoTranslator, tiny_models
@@ -29,8 +29,8 @@ def chunk(unique=UNIQUE) -> Chunk:
     return Chunk(index=0, qa=qa_table([{"question": "q", "passage": "p"}]), unique=list(unique))
 
 
-def stage(model, cache_dir, langs=("x-rot13", "x-atbash"), **config) -> TranslateStage:
-    return TranslateStage(TranslateConfig(model=model, cache_dir=str(cache_dir), **config), list(langs))
+def stage(model, cache_dir, langs=("x-rot13", "x-atbash"), **config) -> TranslateStep:
+    return TranslateStep(TranslateConfig(model=model, cache_dir=str(cache_dir), **config), list(langs))
 
 
 def test_translations_are_aligned_with_unique(toy_like, tmp_path):

@@ -13,12 +13,12 @@ from collections import defaultdict
 
 import pyarrow as pa
 
-from mtqa import stats as S
+from mtqa.pipeline import stats as S
 from mtqa.schema import OUTPUT_SCHEMA, passage_id
-from mtqa.stages.base import Chunk, PipelineStage
+from mtqa.pipeline.step import Chunk, Step
 
 
-class AssembleStage(PipelineStage):
+class AssembleStep(Step):
     name = "assemble"
 
     def __init__(self, langs: list[str], source_lang: str = "en") -> None:
@@ -42,13 +42,17 @@ class AssembleStage(PipelineStage):
             return "".join(lead + translated[uid] + sep for uid, lead, sep in pieces)
 
         out: dict[str, list] = {name: [] for name in OUTPUT_SCHEMA.names}
+        # The filter's passage language ID judges a passage by its translated sentences.
+        passage_sentences: list[list[str] | None] = []
         for row in range(chunk.qa.num_rows):
             pid = passage_id(qa["source"][row], qa["passage"][row])
             for lang in [self.source_lang, *self.target_langs]:
                 if lang == self.source_lang:
                     question, passage, answers = qa["question"][row], qa["passage"][row], qa["answers"][row]
+                    passage_sentences.append(None)
                 else:
                     translated = chunk.translations[lang]
+                    passage_sentences.append([translated[uid] for uid, _, _ in fields.get((row, "passage", 0), ())])
                     question = rebuild((row, "question", 0), translated)
                     passage = rebuild((row, "passage", 0), translated)
                     answers = []
@@ -66,6 +70,7 @@ class AssembleStage(PipelineStage):
                 out["is_impossible"].append(qa["is_impossible"][row])
                 out["passage_id"].append(pid)
         chunk.output = pa.table(out, schema=OUTPUT_SCHEMA)
+        chunk.passage_sentences = passage_sentences
         self.stats.add(S.ROWS_IN, chunk.qa.num_rows)
         self.stats.add(S.ROWS_OUT, chunk.output.num_rows)
         return chunk

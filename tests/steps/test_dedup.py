@@ -1,6 +1,6 @@
-from mtqa.stages.base import Chunk
-from mtqa.stages.dedup import DedupStage
-from mtqa.stages.segment import SegmentStage
+from mtqa.pipeline.step import Chunk
+from mtqa.steps.dedup import DedupStep
+from mtqa.steps.segment import SegmentStep
 from tests.helpers import qa_table
 
 
@@ -12,8 +12,8 @@ def test_each_distinct_text_once_in_first_seen_order():
             {"question": "Q1?", "passage": "S three. S one."},
         ]
     )
-    chunk = SegmentStage().process(Chunk(index=0, qa=qa))
-    stage = DedupStage()
+    chunk = SegmentStep().process(Chunk(index=0, qa=qa))
+    stage = DedupStep()
     chunk = stage.process(chunk)
     assert chunk.unique == ["Q1?", "S one.", "S two.", "Q2?", "S three."]
     texts = chunk.segments.column("text").to_pylist()

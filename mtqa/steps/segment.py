@@ -15,9 +15,9 @@ from functools import cached_property
 
 import pyarrow as pa
 
-from mtqa import stats as S
+from mtqa.pipeline import stats as S
 from mtqa.errors import MtqaError
-from mtqa.stages.base import Chunk, PipelineStage
+from mtqa.pipeline.step import Chunk, Step
 
 SEGMENTS_SCHEMA = pa.schema(
     [
@@ -112,7 +112,7 @@ class SentenceSplitter:
         return split_with_whitespace(text, self.boundaries(text))
 
 
-class SegmentStage(PipelineStage):
+class SegmentStep(Step):
     """QA rows → segments (``SEGMENTS_SCHEMA``), one row per segment occurrence.
 
     A passage shared by several questions is split once but listed once per question: that

@@ -3,10 +3,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mtqa.errors import MtqaError
-from mtqa.stages.base import Chunk
-from mtqa.stages.segment import (
+from mtqa.pipeline.step import Chunk
+from mtqa.steps.segment import (
     SegmentConfig,
-    SegmentStage,
+    SegmentStep,
     SentenceSplitter,
     split_with_whitespace,
 )
@@ -58,7 +58,7 @@ def test_segment_stage_lists_every_segment_in_order():
             {"question": " Who came? ", "passage": "A came. B left.", "answers": []},
         ]
     )
-    stage = SegmentStage()
+    stage = SegmentStep()
     chunk = stage.process(Chunk(index=0, qa=qa))
     seg = chunk.segments.to_pylist()
     assert [(s["row"], s["field"], s["part"], s["seg"], s["text"]) for s in seg] == [

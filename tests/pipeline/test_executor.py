@@ -7,11 +7,11 @@ import pytest
 
 from mtqa.config import BuildConfig
 from mtqa.errors import MtqaError
-from mtqa.executor import LocalExecutor, shard_of
-from mtqa.stages.assemble import AssembleStage
-from mtqa.stages.dedup import DedupStage
-from mtqa.stages.filter import FilterConfig, FilterStage
-from mtqa.stages.segment import SegmentStage
+from mtqa.pipeline.executor import LocalExecutor, shard_of
+from mtqa.steps.assemble import AssembleStep
+from mtqa.steps.dedup import DedupStep
+from mtqa.steps.filter import FilterConfig, FilterStep
+from mtqa.steps.segment import SegmentStep
 from tests.helpers import FakeTranslateStage, reverse_words
 
 LANGS = ["de", "es"]
@@ -35,7 +35,7 @@ def executor(jsonl, out, fail_at_chunk=None, **overrides):
     translate = FakeTranslateStage(config.langs, fail_at_chunk=fail_at_chunk)
     # The fake translation does not keep answers findable: flag mode writes every row, so
     # these tests count rows of the executor, not of the quality filter.
-    stages = [SegmentStage(), DedupStage(), translate, AssembleStage(config.langs), FilterStage(FilterConfig(mode="flag"))]
+    stages = [SegmentStep(), DedupStep(), translate, AssembleStep(config.langs), FilterStep(FilterConfig(mode="flag"))]
     return LocalExecutor(config, progress=False, stages=stages), translate
 
 
@@ -92,7 +92,7 @@ def test_crash_then_resume_is_byte_identical_and_redoes_only_unfinished_chunks(j
 def test_a_different_pipeline_in_the_same_out_dir_is_refused(jsonl, tmp_path):
     executor(jsonl, tmp_path / "out")[0].run()
     config = BuildConfig(sources=[str(jsonl)], langs=["de"], out=str(tmp_path / "out"), chunk_size=5)
-    stages = [SegmentStage(), DedupStage(), FakeTranslateStage(["de"]), AssembleStage(["de"]), FilterStage(FilterConfig(mode="flag"))]
+    stages = [SegmentStep(), DedupStep(), FakeTranslateStage(["de"]), AssembleStep(["de"]), FilterStep(FilterConfig(mode="flag"))]
     with pytest.raises(MtqaError, match=r"holds a different pipeline's data \(pipeline.langs differs\)"):
         LocalExecutor(config, progress=False, stages=stages).run()
 

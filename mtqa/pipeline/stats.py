@@ -20,24 +20,18 @@ CACHE_HITS = "cache_hits"  # (segment, lang) pairs found in the translation cach
 TRANSLATED = "translated"  # (segment, lang) pairs sent to the translator
 SOURCE_TOKENS = "source_tokens"
 TARGET_TOKENS = "target_tokens"
-ROWS = "rows"  # filter: rows judged, per language as "rows:{lang}"
-KEPT = "kept"  # filter: rows that passed every check ("kept:{lang}" per language)
+ROWS = "rows"  # filter: rows judged (also per language)
+KEPT = "kept"  # filter: rows that passed every check (also per language)
 FAILED = "failed"  # filter: rows that failed at least one check
-FAILED_PREFIX = "failed_"  # filter: "failed_{reason}" and "failed_{reason}:{lang}"
+FAILED_PREFIX = "failed_"  # filter: "failed_{reason}" (also per language)
 REJECTED_ROWS = "rejected_rows"  # write: failed rows written to OUT/rejected/
 BYTES_WRITTEN = "bytes_written"
 SHARDS_WRITTEN = "shards_written"
 
 
-def per_lang(key: str, lang: str) -> str:
-    """The per-language form of a stat key: ``kept:de``."""
-    return f"{key}:{lang}"
-
-
-def failed_key(reason: str, lang: str | None = None) -> str:
-    """``failed_{reason}``, or ``failed_{reason}:{lang}`` with a language."""
-    key = f"{FAILED_PREFIX}{reason}"
-    return key if lang is None else per_lang(key, lang)
+def failed_key(reason: str) -> str:
+    """The stat key of rows failing one check: ``failed_{reason}``."""
+    return f"{FAILED_PREFIX}{reason}"
 
 
 @dataclass
@@ -47,9 +41,18 @@ class StageStats:
     name: str
     counts: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    #: the same keys per language (``{"de": {"kept": 10}}``), for the counts a step splits by language
+    langs: dict[str, Counter] = field(default_factory=dict)
 
-    def add(self, key: str, value: int = 1) -> None:
-        self.counts[key] += value
+    def add(self, key: str, value: int = 1, lang: str | None = None) -> None:
+        """Add to ``key``; with ``lang``, to that language's count only (not the total)."""
+        if lang is None:
+            self.counts[key] += value
+        else:
+            self.langs.setdefault(lang, Counter())[key] += value
+
+    def lang_count(self, lang: str, key: str) -> int:
+        return self.langs.get(lang, Counter()).get(key, 0)
 
     @contextmanager
     def timer(self):
@@ -62,10 +65,16 @@ class StageStats:
     def merge(self, other: StageStats) -> None:
         self.counts.update(other.counts)
         self.seconds += other.seconds
+        for lang, counts in other.langs.items():
+            self.langs.setdefault(lang, Counter()).update(counts)
 
     def to_dict(self) -> dict:
-        return {"counts": dict(sorted(self.counts.items())), "seconds": round(self.seconds, 4)}
+        data = {"counts": dict(sorted(self.counts.items())), "seconds": round(self.seconds, 4)}
+        if self.langs:
+            data["langs"] = {lang: dict(sorted(c.items())) for lang, c in sorted(self.langs.items())}
+        return data
 
     @classmethod
     def from_dict(cls, name: str, data: dict) -> StageStats:
-        return cls(name=name, counts=Counter(data.get("counts", {})), seconds=data.get("seconds", 0.0))
+        langs = {lang: Counter(c) for lang, c in (data.get("langs") or {}).items()}
+        return cls(name=name, counts=Counter(data.get("counts", {})), seconds=data.get("seconds", 0.0), langs=langs)

@@ -9,72 +9,25 @@ Hugging Face model, converted) on first use and loaded lazily, so the stage pick
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from mtqa import stats as S
+from mtqa.pipeline import stats as S
 from mtqa.errors import MtqaError
 from mtqa.langs import check_lang
-from mtqa.stages.base import Chunk, PipelineStage
+from mtqa.pipeline.step import Chunk, Step
 from mtqa.translation.cache import (
     TranslationCache,
     translation_key,
     translation_namespace,
 )
-from mtqa.translation.engine import COMPUTE_TYPES, Ct2Translator
+from mtqa.translation.config import TranslateConfig
+from mtqa.translation.engine import Ct2Translator
 from mtqa.translation.models import default_cache_dir, is_template, resolve_model
 
 CACHE_SLICE = 2048  # texts translated between two writes to the cache
 
 
-@dataclass
-class TranslateConfig:
-    """How to translate. ``model``: ``toy``, a CTranslate2 directory, a Hugging Face
-    checkpoint directory or Hub id, or a template with ``{lang}`` (one Marian model per pair).
-    ``intra_threads=0`` lets CTranslate2 choose; ``cache_dir=None`` is ``$MTQA_CACHE`` or
-    ``~/.cache/mtqa`` (converted models and the translation cache live there)."""
-
-    model: str = "toy"
-    device: str = "auto"  # auto | cpu | cuda
-    compute_type: str = "auto"  # auto: int8_float16 on GPU, int8 on CPU
-    device_index: list[int] | None = None  # None: every GPU
-    beam_size: int = 2
-    max_batch_tokens: int = 4096
-    max_length_ratio: float = 2.0
-    max_length_offset: int = 10
-    no_repeat_ngram_size: int = 0
-    repetition_penalty: float = 1.0
-    inter_threads: int = 0  # 0: auto (CPU: parallel batches, one core each)
-    intra_threads: int = 0
-    cache_dir: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.model, str) or not self.model.strip():
-            raise MtqaError("translate.model must name a model")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise MtqaError(f"translate.device must be auto, cpu or cuda, got '{self.device}'")
-        if self.compute_type not in COMPUTE_TYPES:
-            raise MtqaError(
-                f"translate.compute_type '{self.compute_type}' is unknown (known: {', '.join(COMPUTE_TYPES)})"
-            )
-        for name in ("beam_size", "max_batch_tokens"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise MtqaError(f"translate.{name} must be an integer of at least 1, got {getattr(self, name)!r}")
-        for name in ("max_length_offset", "no_repeat_ngram_size", "inter_threads", "intra_threads"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                raise MtqaError(f"translate.{name} must be an integer of at least 0, got {getattr(self, name)!r}")
-        if not isinstance(self.max_length_ratio, int | float) or self.max_length_ratio <= 0:
-            raise MtqaError(f"translate.max_length_ratio must be positive, got {self.max_length_ratio!r}")
-        if not isinstance(self.repetition_penalty, int | float) or self.repetition_penalty <= 0:
-            raise MtqaError(f"translate.repetition_penalty must be positive, got {self.repetition_penalty!r}")
-        if self.device_index is not None:
-            if isinstance(self.device_index, int):
-                self.device_index = [self.device_index]
-            if not self.device_index or not all(isinstance(i, int) and i >= 0 for i in self.device_index):
-                raise MtqaError(f"translate.device_index must be a list of GPU numbers, got {self.device_index!r}")
-
-
-class TranslateStage(PipelineStage):
+class TranslateStep(Step):
     """Fills ``chunk.translations`` for every target language (``langs`` minus ``source_lang``)."""
 
     name = "translate"
@@ -96,28 +49,12 @@ class TranslateStage(PipelineStage):
         if key not in self._translators:
             cfg = self.config
             info = resolve_model(cfg.model, self.cache_dir, lang=lang if key else None)
-            self._translators[key] = Ct2Translator(
-                info,
-                source_lang=self.source_lang,
-                device=cfg.device,
-                compute_type=cfg.compute_type,
-                device_index=cfg.device_index,
-                beam_size=cfg.beam_size,
-                max_batch_tokens=cfg.max_batch_tokens,
-                max_length_ratio=cfg.max_length_ratio,
-                max_length_offset=cfg.max_length_offset,
-                no_repeat_ngram_size=cfg.no_repeat_ngram_size,
-                repetition_penalty=cfg.repetition_penalty,
-                inter_threads=cfg.inter_threads,
-                intra_threads=cfg.intra_threads,
-            )
+            self._translators[key] = Ct2Translator(info, cfg, source_lang=self.source_lang)
         return self._translators[key]
 
-    def check_langs(self) -> None:
-        """Resolve the model(s) and raise ``MtqaError`` for a language they cannot translate into.
-
-        Call before any work: a bad language or model fails in seconds, not after the first chunk.
-        """
+    def prepare(self) -> None:
+        """Resolve the model(s) and raise ``MtqaError`` for a language they cannot translate into,
+        so a bad language or model fails in seconds, not after the first chunk."""
         if is_template(self.config.model):
             for lang in self.langs:
                 check_lang(lang)
@@ -163,9 +100,12 @@ class TranslateStage(PipelineStage):
             self.stats.add(S.TARGET_TOKENS, translator.target_token_count - target_tokens)
         return out
 
-    def fingerprint_dict(self) -> dict:
-        """What decides the translations, for the build manifest: the model(s) and the decoding
+    def identity(self) -> dict:
+        """What decides the translations: ``{"model": ...}`` with the model(s) and the decoding
         settings. Where it runs (device, compute type, threads) is left out."""
+        return {"model": self.fingerprint_dict()}
+
+    def fingerprint_dict(self) -> dict:
         data: dict = {"model": self.config.model}
         if is_template(self.config.model):
             translators = [self.translator(lang) for lang in self.langs]

@@ -1,0 +1,53 @@
+"""What every command shares: one line and exit 2 on bad input, list options, logging."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+
+import click
+
+from mtqa.errors import MtqaError
+
+
+def user_errors(func):
+    """Turn MtqaError into one line on stderr and exit status 2; Ctrl-C into one line and 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except MtqaError as e:
+            click.echo(f"mtqa: error: {e}", err=True)
+            sys.exit(MtqaError.exit_code)
+        except KeyboardInterrupt:
+            click.echo("mtqa: interrupted; finished chunks are kept: rerun the same command to continue", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def split_list(value: str | None) -> list[str] | None:
+    """``"de, es"`` → ``["de", "es"]``; None stays None (the config's value is kept)."""
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def setup_logging(verbosity: int) -> None:
+    """mtqa's loggers to stderr: warnings only by default, ``-v`` info, ``-vv`` debug."""
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logger = logging.getLogger("mtqa")
+    logger.setLevel(level)
+    if not any(getattr(h, "_mtqa", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+        handler._mtqa = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.propagate = False
+
+
+def progress_default(progress: bool | None) -> bool:
+    """Progress bars only on a terminal unless asked; log lines stand in for them otherwise."""
+    return sys.stderr.isatty() if progress is None else progress

@@ -1,0 +1,54 @@
+"""The default build pipeline: which steps a :class:`~mtqa.config.BuildConfig` runs, in order.
+
+This is the one place that knows the step classes. The executor (``mtqa.pipeline.executor``)
+runs whatever list it is given; tests and other front ends (Ray, Slurm) build their own lists
+or reuse this one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mtqa.config import BuildConfig
+from mtqa.pipeline.executor import LocalExecutor, RunSpec
+from mtqa.pipeline.manifest import Manifest
+from mtqa.pipeline.step import Step
+from mtqa.readers import ReaderStep, open_source
+from mtqa.steps.assemble import AssembleStep
+from mtqa.steps.dedup import DedupStep
+from mtqa.steps.filter import FilterStep
+from mtqa.steps.segment import SegmentStep
+from mtqa.steps.translate import TranslateStep
+from mtqa.steps.write import ShardWriter
+
+
+def reader_step(config: BuildConfig) -> ReaderStep:
+    """The step that reads the config's sources, chunked and partitioned."""
+    sources = [open_source(spec, limit=config.limit, batch_size=min(config.chunk_size, 1000), split=config.split)
+               for spec in config.sources]
+    return ReaderStep(sources, config.chunk_size, num_shards=config.num_shards, shard_index=config.shard_index)
+
+
+def build_pipeline(config: BuildConfig) -> list[Step]:
+    """reader → segment → dedup → translate → assemble → filter → write."""
+    return [
+        reader_step(config),
+        SegmentStep(config.segment),
+        DedupStep(),
+        TranslateStep(config.translate, config.langs, source_lang=config.source_lang),
+        AssembleStep(config.langs, config.source_lang),
+        FilterStep(config.filter, config.source_lang, langs=config.langs),
+        ShardWriter(Path(config.out), config.shard_index, config.num_shards),
+    ]
+
+
+def run_spec(config: BuildConfig) -> RunSpec:
+    return RunSpec(out=Path(config.out), pipeline=config.to_dict(), identity=config.identity(),
+                   num_shards=config.num_shards, shard_index=config.shard_index)
+
+
+def run_build(config: BuildConfig, progress: bool | None = None, steps: list[Step] | None = None) -> Manifest:
+    """Build (or finish building) ``config``'s partition into ``config.out``; ``steps`` replace
+    the default pipeline (e.g. a fake translator in tests)."""
+    return LocalExecutor(steps if steps is not None else build_pipeline(config), run_spec(config),
+                         progress=progress).run()

@@ -1,0 +1,223 @@
+"""The build manifest as typed records: written by the executor, read by everyone else.
+
+``OUT/manifest.json`` (and each partition's ``OUT/manifests/shard-*.json``) is a
+:class:`Manifest`. The summary, ``mtqa report``, ``mtqa train``'s model card and
+``mtqa publish``'s dataset card read it through :meth:`Manifest.load` and the typed
+accessors below, never by parsing stat keys back out of strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mtqa.errors import MtqaError
+from mtqa.pipeline import stats as S
+from mtqa.pipeline.stats import StageStats
+
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(slots=True)
+class ShardFile:
+    """One Arrow file a writer wrote for a chunk: where, how many rows, its bytes and hash."""
+
+    path: str  # relative to the output directory
+    rows: int
+    bytes: int
+    sha256: str
+    langs: dict[str, int]
+    rejected: dict[str, Any] | None = None  # the chunk's OUT/rejected/ file: path, rows, bytes, sha256, langs
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ShardFile:
+        return cls(**{f.name: data.get(f.name) for f in dataclasses.fields(cls)})
+
+
+@dataclass(slots=True)
+class LanguageFilterCounts:
+    """What the quality filter did to one language's rows."""
+
+    lang: str
+    rows: int
+    kept: int
+    failed: dict[str, int]  # reason -> rows failing it (a row failing two checks counts in both)
+
+    @property
+    def kept_share(self) -> float:
+        return self.kept / self.rows if self.rows else 0.0
+
+
+@dataclass
+class Manifest:
+    """A build (or one partition of it): its config, sources, model, counts and files."""
+
+    mtqa_version: str
+    pipeline: dict
+    identity_sha256: str
+    sources: list[dict]
+    model: dict | None
+    stages: dict[str, StageStats]
+    langs: dict[str, int]
+    rows: int
+    rejected: dict
+    files: list[ShardFile]
+    partition: dict | None = None  # one partition's manifest: {"num_shards", "shard_index"}
+    resumed: dict | None = None  # one partition: chunks and rows a rerun found done
+    last_run_seconds: float | None = None
+    partitions: list[dict] | None = None  # the merged manifest: each partition's rows and resume counts
+    extra: dict = field(default_factory=dict)  # what steps add through Step.describe(), beyond sources
+
+    # -- counts ----------------------------------------------------------------------------
+    def stage(self, name: str) -> StageStats:
+        return self.stages.get(name) or StageStats(name)
+
+    def count(self, stage: str, key: str) -> int:
+        return int(self.stage(stage).counts.get(key, 0))
+
+    @property
+    def source_lang(self) -> str:
+        return self.pipeline.get("source_lang", "en")
+
+    @property
+    def lang_order(self) -> list[str]:
+        """The build's languages: the source language first, then the targets as configured."""
+        return [self.source_lang, *[lang for lang in self.pipeline.get("langs", []) if lang != self.source_lang]]
+
+    def filter_failures(self) -> dict[str, int]:
+        """Rows failing each filter check, over all languages."""
+        counts = self.stage("filter").counts
+        return {k.removeprefix(S.FAILED_PREFIX): int(v) for k, v in sorted(counts.items())
+                if k.startswith(S.FAILED_PREFIX)}
+
+    def filter_by_language(self) -> list[LanguageFilterCounts]:
+        """The filter's counts per language, in the build's language order."""
+        stats = self.stages.get("filter")
+        if stats is None:
+            raise MtqaError("the manifest has no filter counts (a build without the filter step?)")
+        if not stats.langs:
+            raise MtqaError("the manifest's filter counts have no per-language rows (built by an older mtqa?)")
+        reasons = sorted({k.removeprefix(S.FAILED_PREFIX) for c in stats.langs.values() for k in c
+                          if k.startswith(S.FAILED_PREFIX)})
+        order = self.lang_order
+        langs = sorted(stats.langs, key=lambda lang: (order.index(lang) if lang in order else len(order), lang))
+        return [LanguageFilterCounts(
+            lang=lang,
+            rows=stats.lang_count(lang, S.ROWS),
+            kept=stats.lang_count(lang, S.KEPT),
+            failed={r: stats.lang_count(lang, S.failed_key(r)) for r in reasons},
+        ) for lang in langs]
+
+    # -- files -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        data = {
+            "mtqa_version": self.mtqa_version,
+            "pipeline": self.pipeline,
+            "identity_sha256": self.identity_sha256,
+            "sources": self.sources,
+            "model": self.model,
+            "stages": {name: stats.to_dict() for name, stats in self.stages.items()},
+            "langs": dict(sorted(self.langs.items())),
+            "rows": self.rows,
+            "rejected": self.rejected,
+            "files": [f.to_dict() for f in self.files],
+            **self.extra,
+        }
+        for key in ("partition", "resumed", "last_run_seconds", "partitions"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "manifest") -> Manifest:
+        if not isinstance(data, dict) or not isinstance(data.get("stages"), dict):
+            raise MtqaError(f"{where} is not an mtqa build manifest (no 'stages')")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        try:
+            return cls(
+                mtqa_version=data.get("mtqa_version", ""),
+                pipeline=data.get("pipeline", {}),
+                identity_sha256=data.get("identity_sha256", ""),
+                sources=data.get("sources", []),
+                model=data.get("model"),
+                stages={name: StageStats.from_dict(name, s) for name, s in data["stages"].items()},
+                langs=dict(data.get("langs", {})),
+                rows=int(data.get("rows", 0)),
+                rejected=data.get("rejected") or {"rows": 0, "langs": {}},
+                files=[ShardFile.from_dict(f) for f in data.get("files", [])],
+                partition=data.get("partition"),
+                resumed=data.get("resumed"),
+                last_run_seconds=data.get("last_run_seconds"),
+                partitions=data.get("partitions"),
+                extra={k: v for k, v in data.items() if k not in known},
+            )
+        except (TypeError, ValueError, AttributeError) as e:
+            raise MtqaError(f"{where} is not a valid mtqa build manifest ({e})") from None
+
+    @classmethod
+    def read(cls, path: str | Path) -> Manifest:
+        """A manifest file; a missing or garbled one is one clear line."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise MtqaError(f"{path} not found") from None
+        except (ValueError, UnicodeDecodeError) as e:
+            raise MtqaError(f"{path} is not valid JSON ({e})") from None
+        except OSError as e:
+            raise MtqaError(f"cannot read {path}: {e.strerror}") from None
+        return cls.from_dict(data, str(path))
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> Manifest:
+        """The merged manifest of a finished build directory."""
+        path = Path(out_dir) / MANIFEST_FILE
+        if not path.is_file():
+            raise MtqaError(f"{path} not found: run `mtqa build --out {out_dir}` first (or finish all its partitions)")
+        return cls.read(path)
+
+
+def rejected_totals(files: list[ShardFile]) -> dict:
+    """Rows under ``OUT/rejected/`` (the filter's failed rows in "drop" mode), per language."""
+    langs: Counter = Counter()
+    for f in files:
+        if f.rejected:
+            langs.update(f.rejected["langs"])
+    return {"rows": sum(langs.values()), "langs": dict(sorted(langs.items()))}
+
+
+def merge(parts: list[Manifest]) -> Manifest:
+    """One build's manifest from its partitions' (every partition read the whole input, so the
+    source step's counts are taken once)."""
+    stages: dict[str, StageStats] = {}
+    langs: Counter = Counter()
+    for part in parts:
+        for name, stats in part.stages.items():
+            if name == "source" and name in stages:
+                continue
+            stages.setdefault(name, StageStats(name)).merge(stats)
+        langs.update(part.langs)
+    first = parts[0]
+    files = [f for p in parts for f in p.files]
+    return Manifest(
+        mtqa_version=first.mtqa_version,
+        pipeline={k: v for k, v in first.pipeline.items() if k != "shard_index"},
+        identity_sha256=first.identity_sha256,
+        sources=first.sources,
+        model=first.model,
+        stages=stages,
+        langs=dict(sorted(langs.items())),
+        rows=sum(p.rows for p in parts),
+        rejected=rejected_totals(files),
+        files=files,
+        partitions=[{"shard_index": (p.partition or {}).get("shard_index"), "rows": p.rows, "resumed": p.resumed}
+                    for p in parts],
+        extra=dict(first.extra),
+    )
