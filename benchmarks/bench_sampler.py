@@ -2,7 +2,8 @@
 
 Writes a synthetic ~200k-row shard set in OUTPUT_SCHEMA (50k ids x 4 languages, 5 questions
 per passage, 2 sources) to a temp folder, opens it with ``pa.memory_map``, and times one
-epoch of :class:`HybridBatchSampler` (batches of row indices, alpha 0.5, batch size 64)
+epoch of :class:`HybridBatchSampler` (the epoch's plan and its batches of row indices, alpha
+0.5, batch size 64)
 against a naive per-row Python sampler doing the same job (dicts of rows, a set of used
 passages, one candidate at a time). Target: >= 100,000 examples/s.
 
@@ -97,6 +98,7 @@ def main() -> None:
             t0 = time.perf_counter()
             examples = sum(len(b) for b in sampler)
             best = min(best, time.perf_counter() - t0)
+        distinct = len({int(i) for b in sampler for i in b.id_codes})
         rate = examples / best
         t0 = time.perf_counter()
         texts = 0
@@ -112,6 +114,8 @@ def main() -> None:
     print(f"{rows:,} rows ({N_IDS:,} ids x {len(LANGS)} languages) in {SHARDS} memory-mapped shards; "
           f"batch size {BATCH}, alpha 0.5; key index built in {t_index:.2f} s")
     print(f"HybridBatchSampler  {examples:,} examples in {best:.3f} s  = {rate:,.0f} examples/s  (target >= 100,000)")
+    print(f"coverage: {distinct:,} distinct ids in {examples:,} pairs of one epoch "
+          f"({len(sampler.usable_ids):,} usable ids; every id at most once)")
     print(f"naive per-row       {naive_examples:,} examples in {t_naive:.3f} s  = {naive_rate:,.0f} examples/s "
           f"(includes its per-row dict build)")
     print(f"ratio {rate / naive_rate:.1f}x; materialising texts (batch.queries + batch.passages): "
