@@ -16,7 +16,7 @@ import tempfile
 from _common import XQUAD_EN, require
 
 from mtqa.config import load_pipeline
-from mtqa.pipeline.executor import LocalExecutor
+from mtqa.pipeline.builder import run_build
 
 
 def main() -> None:
@@ -24,10 +24,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MTQA_CACHE"] = os.path.join(tmp, "cache")
         config = load_pipeline(None, sources=[str(XQUAD_EN)], out=os.path.join(tmp, "out"))
-        manifest = LocalExecutor(config, progress=False).run()
-    seg = manifest["stages"]["segment"]["counts"]
-    dedup = manifest["stages"]["dedup"]["counts"]
-    tr = manifest["stages"]["translate"]["counts"]
+        manifest = run_build(config, progress=False)
+    seg = manifest.stage("segment").counts
+    dedup = manifest.stage("dedup").counts
+    tr = manifest.stage("translate").counts
     langs = len([lang for lang in config.langs if lang != config.source_lang])
     naive_passage = seg["segments_passage"]
     unique_passage = dedup["unique_passage"]

@@ -4,7 +4,9 @@ Needs a finished build's ``OUT_DIR/manifest.json`` (the filter stage's counts, s
 :mod:`mtqa.pipeline.stats`). Gives the per-language table as text, and writes
 ``OUT_DIR/report/filter.md`` (the table, with the chart embedded) and
 ``OUT_DIR/report/filter.png`` (bars per language: kept rows and the rows failing each
-reason; a row failing two checks is in both bars). Written atomically.
+reason; a row failing two checks is in both bars). Written atomically. The Markdown also
+counts the rows in ``data/`` per language and split from the shards themselves (with polars),
+and refuses a directory whose shards disagree with its manifest.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from mtqa.pipeline.manifest import LanguageFilterCounts as LanguageRow
 from mtqa.pipeline.manifest import Manifest
+from mtqa.errors import MtqaError
 from mtqa.io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -28,6 +31,29 @@ def filter_table(manifest: Manifest) -> tuple[list[LanguageRow], list[str]]:
     rows = manifest.filter_by_language()
     reasons = sorted({r for row in rows for r in row.failed})
     return rows, reasons
+
+
+def shard_counts(out_dir: Path, manifest: Manifest) -> list[dict]:
+    """Rows per language and split, read from the shards themselves (polars scans the Arrow
+    files lazily, reading two columns), checked against the manifest's counts."""
+    import polars as pl
+
+    paths = [out_dir / f.path for f in manifest.files]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise MtqaError(f"{missing[0]} is in the manifest but not on disk: the build directory is incomplete")
+    if not paths:
+        return []
+    counts = (pl.scan_ipc(paths).group_by("lang", "split").agg(pl.len().alias("rows"))
+              .sort("lang", "split").collect().to_dicts())
+    per_lang: dict[str, int] = {}
+    for row in counts:
+        per_lang[row["lang"]] = per_lang.get(row["lang"], 0) + row["rows"]
+    if per_lang != manifest.langs:
+        raise MtqaError(f"{out_dir}: the shards hold {per_lang} rows per language, the manifest says "
+                        f"{manifest.langs}; the directory does not match its manifest")
+    order = manifest.lang_order
+    return sorted(counts, key=lambda r: (order.index(r["lang"]) if r["lang"] in order else len(order), r["lang"]))
 
 
 def format_table(rows: list[LanguageRow], reasons: list[str], markdown: bool = False) -> str:
@@ -81,6 +107,7 @@ def write_report(out_dir: str | Path) -> tuple[str, list[Path]]:
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir)
     rows, reasons = filter_table(manifest)
+    splits = shard_counts(out_dir, manifest)
     report = out_dir / "report"
     png = report / "filter.png"
     plotted = plot(rows, reasons, png)
@@ -95,6 +122,12 @@ def write_report(out_dir: str | Path) -> tuple[str, list[Path]]:
         "source-language rows are never failed.",
         "",
         format_table(rows, reasons, markdown=True),
+        "",
+        "Rows in `data/` per language and split, counted from the shards:",
+        "",
+        "| language | split | rows |",
+        "|---|---|---:|",
+        *(f"| {r['lang']} | {r['split']} | {r['rows']:,} |" for r in splits),
         "",
         *(["![kept and failed rows per language](filter.png)", ""] if plotted else []),
     ])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from mtqa.schema import QA_SCHEMA
+from mtqa.config import BuildConfig
+from mtqa.pipeline.builder import build_pipeline
 from mtqa.pipeline.step import Chunk, Step
+from mtqa.schema import QA_SCHEMA
 
 
 def qa_table(rows: list[dict]) -> pa.Table:
@@ -32,7 +34,7 @@ def reverse_words(text: str, lang: str) -> str:
     return f"[{lang}] " + " ".join(word[::-1] for word in text.split(" "))
 
 
-class FakeTranslateStage(Step):
+class FakeTranslateStep(Step):
     """Translates ``chunk.unique`` with a pure function, counting calls, for executor tests."""
 
     name = "translate"
@@ -51,3 +53,13 @@ class FakeTranslateStage(Step):
             chunk.translations[lang] = [self.fn(text, lang) for text in chunk.unique]
             self.translated_texts.extend(chunk.unique)
         return chunk
+
+
+def steps_with(config: BuildConfig, translate: Step, filter_mode: str = "flag") -> list[Step]:
+    """The default pipeline for ``config`` with ``translate`` in place of the real translator.
+
+    The fake translation does not keep answers findable: flag mode (the default here) writes
+    every row, so tests count rows of the executor, not of the quality filter.
+    """
+    config.filter.mode = filter_mode
+    return [translate if step.name == "translate" else step for step in build_pipeline(config)]

@@ -72,7 +72,7 @@ def test_unknown_language_code(env):
 
 def test_language_the_model_cannot_produce(env):
     result = build("--langs", "de", "--out", str(env / "o"))
-    assert_one_line_exit_2(result, "de")
+    assert_one_line_exit_2(result, "model mtqa-toy-cipher does not translate into 'de' (it supports: x-atbash, x-rot13)")
     assert nothing_done(env / "o")
 
 

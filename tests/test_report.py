@@ -8,18 +8,18 @@ from mtqa.cli import main
 def manifest(tmp_path, counts, mode="drop"):
     data = {
         "pipeline": {"source_lang": "en", "langs": ["de", "zh"], "filter": {"mode": mode}},
-        "stages": {"filter": {"counts": counts, "seconds": 1.0}},
+        "stages": {"filter": {"counts": counts, "seconds": 1.0, "langs": LANG_COUNTS}},
         "langs": {"de": 8, "en": 10, "zh": 9},
         "rejected": {"rows": 3, "langs": {"de": 2, "zh": 1}},
     }
     (tmp_path / "manifest.json").write_text(json.dumps(data))
 
 
-COUNTS = {
-    "rows_in": 30, "rows_out": 27, "kept": 27, "failed": 3,
-    "rows:en": 10, "rows:de": 10, "rows:zh": 10, "kept:en": 10, "kept:de": 8, "kept:zh": 9,
-    "failed_copy": 2, "failed_copy:de": 2, "failed_wrong_language": 2,
-    "failed_wrong_language:de": 1, "failed_wrong_language:zh": 1,
+COUNTS = {"rows_in": 30, "rows_out": 27, "kept": 27, "failed": 3, "failed_copy": 2, "failed_wrong_language": 2}
+LANG_COUNTS = {
+    "en": {"rows": 10, "kept": 10},
+    "de": {"rows": 10, "kept": 8, "failed_copy": 2, "failed_wrong_language": 1},
+    "zh": {"rows": 10, "kept": 9, "failed_wrong_language": 1},
 }
 
 
@@ -54,3 +54,19 @@ def test_missing_or_garbled_manifest_is_one_line_exit_2(tmp_path):
         assert result.output.strip().count("\n") == 0
         assert result.output.startswith("mtqa: error: ") and message in result.output
     assert not (tmp_path / "report").exists()
+
+
+def test_counts_rows_per_split_from_the_shards_and_refuses_shards_that_disagree(tmp_path):
+    out = tmp_path / "out"
+    built = CliRunner().invoke(main, ["build", "--out", str(out), "--no-progress"])
+    assert built.exit_code == 0, built.output
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    md = (out / "report" / "filter.md").read_text()
+    for lang in ("en", "x-rot13", "x-atbash"):
+        assert f"| {lang} | test | 64 |" in md
+    data = json.loads((out / "manifest.json").read_text())
+    data["langs"]["x-rot13"] = 65
+    (out / "manifest.json").write_text(json.dumps(data))
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 2 and "does not match its manifest" in result.output

@@ -128,8 +128,6 @@ def test_model_files_and_metadata(meta):
     assert vocab_files
     total = sum(p.stat().st_size for p in MODEL_DIR.rglob("*") if p.is_file())
     assert total <= 4 * 1024 * 1024, f"toy model folder is {total} bytes"
-    for lang in TOY_LANGS:
-        assert meta["eval"]["ct2_int8"][lang] >= 0.99
 
 
 def test_enough_heldout_text(translations):

@@ -67,7 +67,7 @@ class Step(ABC):
     """A step of the build. Subclasses set ``name`` and implement ``process``.
 
     ``self.stats`` is the current chunk's :class:`StageStats` while :meth:`process` runs:
-    add counts to it there. Heavy resources (models, pools) load lazily or in
+    add counts to it there; ``self.totals`` adds them up over this run. Heavy resources (models, pools) load lazily or in
     :meth:`prepare`, so a step constructs and pickles cheaply.
     """
 
@@ -75,6 +75,7 @@ class Step(ABC):
 
     def __init__(self) -> None:
         self.stats = StageStats(self.name)
+        self.totals = StageStats(self.name)
 
     def prepare(self) -> None:
         """Check what can be checked and load what must be loaded before the first chunk
@@ -100,6 +101,7 @@ class Step(ABC):
             with self.stats.timer():
                 chunk = self.process(chunk)
             chunk.stats[self.name] = self.stats
+            self.totals.merge(self.stats)
             yield chunk
 
     def close(self) -> None:

@@ -52,7 +52,8 @@ class TranslateConfig:
         if not isinstance(self.model, str) or not self.model.strip():
             raise MtqaError("translate.model must name a model")
         if self.device not in Device.values():
-            raise MtqaError(f"translate.device must be one of {', '.join(Device.values())}, got '{self.device}'")
+            raise MtqaError(f"translate.device must be {', '.join(Device.values()[:-1])} or {Device.values()[-1]}, "
+                            f"got '{self.device}'")
         self.device = str(Device(self.device).value)
         if self.compute_type not in COMPUTE_TYPES:
             raise MtqaError(

@@ -7,12 +7,9 @@ import pytest
 
 from mtqa.config import BuildConfig
 from mtqa.errors import MtqaError
+from mtqa.pipeline.builder import run_spec
 from mtqa.pipeline.executor import LocalExecutor, shard_of
-from mtqa.steps.assemble import AssembleStep
-from mtqa.steps.dedup import DedupStep
-from mtqa.steps.filter import FilterConfig, FilterStep
-from mtqa.steps.segment import SegmentStep
-from tests.helpers import FakeTranslateStage, reverse_words
+from tests.helpers import FakeTranslateStep, reverse_words, steps_with
 
 LANGS = ["de", "es"]
 
@@ -32,11 +29,15 @@ def jsonl(tmp_path):
 
 def executor(jsonl, out, fail_at_chunk=None, **overrides):
     config = BuildConfig(sources=[str(jsonl)], langs=LANGS, out=str(out), chunk_size=5, **overrides)
-    translate = FakeTranslateStage(config.langs, fail_at_chunk=fail_at_chunk)
-    # The fake translation does not keep answers findable: flag mode writes every row, so
-    # these tests count rows of the executor, not of the quality filter.
-    stages = [SegmentStep(), DedupStep(), translate, AssembleStep(config.langs), FilterStep(FilterConfig(mode="flag"))]
-    return LocalExecutor(config, progress=False, stages=stages), translate
+    translate = FakeTranslateStep(config.langs, fail_at_chunk=fail_at_chunk)
+    return DictExecutor(steps_with(config, translate), run_spec(config), progress=False), translate
+
+
+class DictExecutor(LocalExecutor):
+    """The executor, its manifest as the plain data written to manifest.json."""
+
+    def run(self) -> dict:
+        return super().run().to_dict()
 
 
 def read_rows(out):
@@ -82,7 +83,7 @@ def test_crash_then_resume_is_byte_identical_and_redoes_only_unfinished_chunks(j
     manifest = resumed.run()
     assert file_bytes(tmp_path / "resumed") == file_bytes(tmp_path / "clean")
     assert manifest["partitions"][0]["resumed"] == {"chunks_skipped": 3, "rows_skipped": 15}
-    assert resumed.stages[0].stats.counts["rows_in"] == 12  # this run segmented chunks 3..5 only
+    assert resumed.steps[1].totals.counts["rows_in"] == 12  # this run segmented chunks 3..5 only
     assert manifest["stages"]["segment"]["counts"]["rows_in"] == 27  # totals include earlier runs
     clean_manifest = json.loads((tmp_path / "clean" / "manifest.json").read_text())
     assert manifest["files"] == clean_manifest["files"]
@@ -92,9 +93,8 @@ def test_crash_then_resume_is_byte_identical_and_redoes_only_unfinished_chunks(j
 def test_a_different_pipeline_in_the_same_out_dir_is_refused(jsonl, tmp_path):
     executor(jsonl, tmp_path / "out")[0].run()
     config = BuildConfig(sources=[str(jsonl)], langs=["de"], out=str(tmp_path / "out"), chunk_size=5)
-    stages = [SegmentStep(), DedupStep(), FakeTranslateStage(["de"]), AssembleStep(["de"]), FilterStep(FilterConfig(mode="flag"))]
     with pytest.raises(MtqaError, match=r"holds a different pipeline's data \(pipeline.langs differs\)"):
-        LocalExecutor(config, progress=False, stages=stages).run()
+        LocalExecutor(steps_with(config, FakeTranslateStep(["de"])), run_spec(config), progress=False).run()
 
 
 def test_a_foreign_non_empty_directory_is_refused(jsonl, tmp_path):

@@ -3,12 +3,12 @@ from mtqa.steps.assemble import AssembleStep
 from mtqa.pipeline.step import Chunk
 from mtqa.steps.dedup import DedupStep
 from mtqa.steps.segment import SegmentStep
-from tests.helpers import FakeTranslateStage, qa_table, reverse_words
+from tests.helpers import FakeTranslateStep, qa_table, reverse_words
 
 
 def run(qa, langs):
     chunk = Chunk(index=0, qa=qa)
-    for stage in [SegmentStep(), DedupStep(), FakeTranslateStage(langs), AssembleStep(langs)]:
+    for stage in [SegmentStep(), DedupStep(), FakeTranslateStep(langs), AssembleStep(langs)]:
         chunk = stage.process(chunk)
     return chunk.output
 

@@ -84,16 +84,16 @@ def test_cache_is_keyed_by_decoding_settings(toy_like, tmp_path):
 
 
 def test_check_langs_before_any_work(toy_like, tiny, tmp_path):
-    stage(toy_like, tmp_path).check_langs()
+    stage(toy_like, tmp_path).prepare()
     with pytest.raises(
         MtqaError,
         match=r"^model hf-marian-multi does not translate into 'es' \(it supports: de, fr, x-atbash, x-rot13\)$",
     ):
-        stage(toy_like, tmp_path, langs=["x-rot13", "es"]).check_langs()
+        stage(toy_like, tmp_path, langs=["x-rot13", "es"]).prepare()
     with pytest.raises(MtqaError, match="^unknown language code 'xx'"):
-        stage(str(tiny.ct2("nllb")), tmp_path, langs=["de", "xx"]).check_langs()
+        stage(str(tiny.ct2("nllb")), tmp_path, langs=["de", "xx"]).prepare()
     with pytest.raises(MtqaError, match="^model 'missing' not found"):
-        stage("missing", tmp_path).check_langs()
+        stage("missing", tmp_path).prepare()
 
 
 def test_fingerprint_dict(toy_like, tiny, tmp_path):
@@ -124,7 +124,7 @@ def test_template_uses_one_model_per_language(tiny, tmp_path):
         shutil.copytree(tiny.ct2("marian"), tmp_path / f"opus-mt-en-{lang}")
     template = str(tmp_path / "opus-mt-en-{lang}")
     s = stage(template, tmp_path / "cache", langs=["de", "fr"])
-    s.check_langs()
+    s.prepare()
     out = s.process(chunk())
     assert list(out.translations) == ["de", "fr"]
     assert s.translator("de").model.path == tmp_path / "opus-mt-en-de"
@@ -174,16 +174,15 @@ def test_config_defaults():
 
 
 def test_packaged_toy_model(tmp_path):
-    if not (TOY_MODEL_DIR / "model.bin").is_file():
-        pytest.skip("the packaged toy model is not built yet")
+    assert (TOY_MODEL_DIR / "model.bin").is_file(), TOY_MODEL_DIR
     s = stage("toy", tmp_path)
-    s.check_langs()
+    s.prepare()
     out = s.process(chunk())
     assert [len(t) for t in out.translations.values()] == [4, 4]
 
 
 def test_unknown_codes_are_reported_before_unsupported_ones(toy_like, tmp_path):
     with pytest.raises(MtqaError, match="^unknown language code 'xx'"):
-        stage(toy_like, tmp_path, langs=["es", "xx"]).check_langs()
+        stage(toy_like, tmp_path, langs=["es", "xx"]).prepare()
     with pytest.raises(MtqaError, match="^unknown language code 'xx'"):
-        stage(str(tmp_path / "opus-mt-en-{lang}"), tmp_path, langs=["de", "xx"]).check_langs()
+        stage(str(tmp_path / "opus-mt-en-{lang}"), tmp_path, langs=["de", "xx"]).prepare()

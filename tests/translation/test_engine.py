@@ -204,7 +204,7 @@ def test_unsupported_compute_type(tiny, monkeypatch):
 
 def test_bad_settings_are_refused_by_the_one_config_check(tiny):
     info = model(tiny, "marian")
-    assert error(lambda: Ct2Translator(info, device="tpu")) == "translate.device must be one of auto, cpu, cuda, got 'tpu'"
+    assert error(lambda: Ct2Translator(info, device="tpu")) == "translate.device must be auto, cpu or cuda, got 'tpu'"
     assert error(lambda: Ct2Translator(info, beam_size=0)) == "translate.beam_size must be an integer of at least 1, got 0"
     assert error(lambda: Ct2Translator(info, compute_type="int4")).startswith(
         "translate.compute_type 'int4' is unknown (known: auto, "
