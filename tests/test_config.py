@@ -57,3 +57,20 @@ def test_identity_ignores_where_the_engine_runs():
     assert a.identity() == b.identity()
     c = load_pipeline(None, **{"translate.beam_size": 3})
     assert a.identity() != c.identity()
+
+
+def test_placement_settings_are_not_identity():
+    """Worker counts and devices may change between a run and its resume; content settings may not."""
+    base = BuildConfig().identity()
+    placed = load_pipeline(None, shard_index=0, **{"filter.lid.processes": 2, "filter.lid.min_parallel": 10,
+                                                   "translate.cache_dir": "/elsewhere"})
+    assert placed.identity() == base
+    assert "processes" not in base["filter"]["lid"] and "device" not in base["translate"]
+    assert load_pipeline(None, **{"filter.lid.backend": "langid"}).identity() != base
+
+
+def test_train_recipes_are_not_build_pipelines():
+    from mtqa.config import list_pipelines
+
+    assert "default" in list_pipelines() and not any(n.startswith("train-") for n in list_pipelines())
+    assert all(n.startswith("train-") for n in list_pipelines("train"))
