@@ -117,7 +117,7 @@ def main() -> None:
         if not path.exists():
             sys.exit(f"benchmark needs {path} (the shared data folder beside the project)")
     from mtqa.lid import LidConfig
-    from mtqa.stages.filter import FilterConfig, QualityFilter
+    from mtqa.steps.filters import FilterConfig, QualityFilter
 
     fit_ids = fitting_half()
     results, reasons, seconds, n_rows = {}, {}, 0.0, 0

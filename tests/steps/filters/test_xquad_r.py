@@ -9,9 +9,9 @@ import pyarrow.compute as pc
 import pytest
 
 from mtqa.lid import LidConfig
-from mtqa.stages.filter import FilterConfig, QualityFilter
+from mtqa.steps.filters import FilterConfig, QualityFilter
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_filter.py"
+BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_filter.py"
 
 
 def _bench():
