@@ -1,0 +1,170 @@
+"""``QASource``: what every reader of English QA rows provides.
+
+A source turns records (``(where, record)`` pairs from :meth:`QASource._records`, see
+:mod:`mtqa.readers.normalize`) into ``mtqa.schema.QA_SCHEMA`` record batches, gives every row
+its id, applies ``limit``, and counts what it skipped. :meth:`QASource.read` also says where
+among the rows each skipped row was, so that the reader step can count a skip in the chunk it
+belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from mtqa.errors import MtqaError
+from mtqa.pipeline.stats import ROWS_OUT, StageStats
+from mtqa.readers.normalize import (
+    SKIP_EMPTY_PASSAGE,
+    SKIP_EMPTY_QUESTION,
+    SKIPPED,
+    row_id,
+    skipped_key,
+)
+from mtqa.schema import QA_SCHEMA
+
+NAME_RE = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+@dataclass(slots=True)
+class SourceBatch:
+    """Rows of a source and the rows it skipped since the previous batch.
+
+    ``skipped`` holds ``(offset, reason)``: the skipped row came right before row ``offset``
+    of ``rows``; ``offset == rows.num_rows`` means after the last one (only the source's
+    last batch has such skips, and it may then hold no rows at all).
+    """
+
+    rows: pa.RecordBatch
+    skipped: list[tuple[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRecord:
+    """What :meth:`QASource._records` yields in place of a record for a row that gives no QA
+    pair (counted under ``skipped_{reason}``, not fatal)."""
+
+    reason: str
+
+
+class _Columns:
+    """Accumulates records column-wise and emits ``QA_SCHEMA`` record batches."""
+
+    def __init__(self, source: str, split: str) -> None:
+        self.source, self.split = source, split
+        self._reset()
+
+    def _reset(self) -> None:
+        self.cols: dict[str, list] = {name: [] for name in QA_SCHEMA.names}
+
+    def __len__(self) -> int:
+        return len(self.cols["id"])
+
+    def add(self, rid: str, rec: dict) -> None:
+        c = self.cols
+        c["id"].append(rid)
+        c["source"].append(self.source)
+        c["split"].append(self.split)
+        c["title"].append(rec["title"])
+        c["question"].append(rec["question"])
+        c["passage"].append(rec["passage"])
+        c["answers"].append(rec["answers"])
+        c["is_impossible"].append(rec["is_impossible"])
+
+    def flush(self) -> pa.RecordBatch:
+        batch = pa.RecordBatch.from_pydict(self.cols, schema=QA_SCHEMA)
+        self._reset()
+        return batch
+
+
+class QASource(ABC):
+    """A stream of English QA rows in ``mtqa.schema.QA_SCHEMA``.
+
+    ``name`` is the id prefix; ``batches()`` reopens the source on every call and yields record
+    batches of at most ``batch_size`` rows, ``limit`` rows in all; ``describe()`` is what the
+    manifest records. ``stats`` counts rows out and skipped Hub rows (over every read).
+    """
+
+    #: Hub sources skip (and count) rows with an empty question or passage; files raise.
+    skip_empty = False
+
+    def __init__(
+        self, spec: str, name: str, split: str, *, limit: int | None = None, batch_size: int = 1000
+    ) -> None:
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise MtqaError(f"limit must be a non-negative integer, got {limit!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise MtqaError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if not NAME_RE.fullmatch(name):
+            raise MtqaError(f"source name {name!r} may only hold letters, digits, '_', '.', '-'")
+        self.spec, self.name, self.split = spec, name, split
+        self.limit, self.batch_size = limit, batch_size
+        self.stats = StageStats("source")
+
+    @abstractmethod
+    def _records(self) -> Iterator[tuple[str, dict]]:
+        """Yield ``(where, record)`` in a deterministic order; ``where`` locates it for errors.
+        A row that gives no QA pair is yielded as ``(where, SkippedRecord(reason))``."""
+
+    @abstractmethod
+    def what(self) -> str:
+        """What the source is, in a few words, for the log (``SQuAD JSON file dev.json``)."""
+
+    def _describe(self) -> dict:
+        return {}
+
+    def describe(self) -> dict:
+        return {"spec": self.spec, "name": self.name, "split": self.split, "limit": self.limit,
+                **self._describe()}
+
+    def read(self) -> Iterator[SourceBatch]:
+        """The rows as :class:`SourceBatch` es, each with the skips since the one before.
+        Every row (and skip) is counted in ``stats`` as it is read."""
+        if self.limit == 0:
+            return
+        cols = _Columns(self.name, self.split)
+        skipped: list[tuple[int, str]] = []
+        count = 0
+        records = self._records()
+        try:
+            for where, rec in records:
+                if isinstance(rec, SkippedRecord):
+                    skipped.append((len(cols), rec.reason))
+                    self._count_skip(rec.reason)
+                    continue
+                rid = row_id(self.name, rec)
+                empty = next((f for f in ("question", "passage") if not rec[f].strip()), None)
+                if empty is not None:
+                    if not self.skip_empty:
+                        raise MtqaError(f"empty {empty} in {where} (id {rid})")
+                    reason = SKIP_EMPTY_QUESTION if empty == "question" else SKIP_EMPTY_PASSAGE
+                    skipped.append((len(cols), reason))
+                    self._count_skip(reason)
+                    continue
+                cols.add(rid, rec)
+                count += 1
+                if len(cols) >= self.batch_size:
+                    self.stats.add(ROWS_OUT, len(cols))
+                    yield SourceBatch(cols.flush(), skipped)
+                    skipped = []
+                if self.limit is not None and count >= self.limit:
+                    break
+        finally:
+            records.close()
+        if len(cols) or skipped:
+            self.stats.add(ROWS_OUT, len(cols))
+            yield SourceBatch(cols.flush(), skipped)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The rows as record batches of at most ``batch_size`` rows (none of them empty)."""
+        for batch in self.read():
+            if batch.rows.num_rows:
+                yield batch.rows
+
+    def _count_skip(self, reason: str) -> None:
+        self.stats.add(SKIPPED)
+        self.stats.add(skipped_key(reason))

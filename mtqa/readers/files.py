@@ -1,0 +1,232 @@
+"""Local files: SQuAD JSON, JSONL, Parquet, and the embedded sample.
+
+SQuAD JSON is parsed whole (``data`` → ``paragraphs`` → ``qas``); JSONL is read line by line
+and Parquet in record batches of the known columns, so both stream. ``.json.gz`` and
+``.jsonl.gz`` are read through gzip. Bad input is one :class:`~mtqa.errors.MtqaError` line
+naming the file and the position (line and column, byte offset, row, or the path inside the
+SQuAD document). Why these are read with ``json``/``pyarrow`` and not ``datasets``:
+docs/source.md, "Why not datasets here".
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mtqa.errors import MtqaError, one_line
+from mtqa.io import parse_json_bytes, sha256_file
+from mtqa.readers.base import QASource
+from mtqa.readers.normalize import normalize_row, parse_answers, parse_flag, text_field
+
+#: The embedded excerpt of XQuAD English (CC BY-SA 4.0, see ``mtqa/data/sample/README.md``),
+#: inside the installed package.
+SAMPLE_PATH = Path(str(resources.files("mtqa") / "data" / "sample" / "xquad-en-sample.json"))
+#: How manifests name the sample: the same on every machine.
+SAMPLE_SHOWN_PATH = "mtqa/data/sample/xquad-en-sample.json"
+
+FILE_FORMATS = ("squad", "jsonl", "parquet")
+EXTENSIONS = {".json": "squad", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+_PARQUET_COLUMNS = ("id", "title", "question", "passage", "context", "answers", "answer", "is_impossible")
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+class FileSource(QASource):
+    """A local file; ``describe()`` records its path (as given, so that the record does not
+    depend on the machine), size and sha256."""
+
+    format: str
+    label: str
+
+    def __init__(self, spec: str, path: Path, name: str, split: str, *, shown_path: str | None = None,
+                 **kw: Any) -> None:
+        super().__init__(spec, name, split, **kw)
+        self.path = path
+        self.shown_path = shown_path or str(path)
+        self._stat: dict | None = None
+
+    def what(self) -> str:
+        return f"{self.label} {self.shown_path}"
+
+    def _describe(self) -> dict:
+        if self._stat is None:
+            try:
+                self._stat = {"path": self.shown_path, "size": self.path.stat().st_size,
+                              "sha256": sha256_file(self.path)}
+            except OSError as e:
+                raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
+        return {"kind": self.format, **self._stat}
+
+
+class SquadSource(FileSource):
+    """SQuAD v1.1 / v2.0 JSON (``data`` → ``paragraphs`` → ``qas``), parsed whole."""
+
+    format = "squad"
+    label = "SQuAD JSON file"
+
+    def _load(self) -> Any:
+        try:
+            with _open_binary(self.path) as f:
+                raw = f.read()
+        except (OSError, EOFError, zlib.error) as e:
+            raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
+        return parse_json_bytes(raw, self.path)
+
+    def _records(self) -> Iterator[tuple[str, dict]]:
+        doc = self._load()
+        if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+            raise MtqaError(f"{self.path}: not SQuAD format (expected an object with a 'data' list)")
+        for a, article in enumerate(doc["data"]):
+            at = f"{self.path}: data[{a}]"
+            if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+                raise MtqaError(f"{at}: missing field 'paragraphs'")
+            title = article.get("title")
+            for p, para in enumerate(article["paragraphs"]):
+                pt = f"{at}.paragraphs[{p}]"
+                if not isinstance(para, dict):
+                    raise MtqaError(f"{pt}: expected an object, got {type(para).__name__}")
+                passage = text_field(para, ("context",), pt)
+                qas = para.get("qas")
+                if not isinstance(qas, list):
+                    raise MtqaError(f"{pt}: missing field 'qas'")
+                for q, qa in enumerate(qas):
+                    where = f"{pt}.qas[{q}]"
+                    if not isinstance(qa, dict):
+                        raise MtqaError(f"{where}: expected an object, got {type(qa).__name__}")
+                    if qa.get("id") is not None:
+                        where += f" (id {qa['id']})"
+                    impossible = parse_flag(qa.get("is_impossible"), where)
+                    yield where, {
+                        "id": qa.get("id"),
+                        "title": None if title is None else str(title),
+                        "question": text_field(qa, ("question",), where),
+                        "passage": passage,
+                        "answers": [] if impossible else parse_answers(qa.get("answers"), passage, where),
+                        "is_impossible": impossible,
+                    }
+
+
+class SampleSource(SquadSource):
+    """The embedded XQuAD English excerpt (CC BY-SA 4.0, see ``mtqa/data/sample/README.md``)."""
+
+    format = "sample"
+    label = "embedded XQuAD English sample"
+
+    def _describe(self) -> dict:
+        return {**super()._describe(), "origin": "google-deepmind/xquad xquad.en.json (excerpt)",
+                "license": "CC-BY-SA-4.0"}
+
+
+class JsonlSource(FileSource):
+    """One JSON object per line, read line by line; blank lines are ignored."""
+
+    format = "jsonl"
+    label = "JSONL file"
+
+    def _records(self) -> Iterator[tuple[str, dict]]:
+        offset = 0
+        try:
+            with _open_binary(self.path) as f:
+                for lineno, raw in enumerate(f, 1):
+                    where = f"{self.path}:{lineno}"
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError as e:
+                        raise MtqaError(
+                            f"invalid UTF-8 in {where} (byte offset {offset + e.start})"
+                        ) from None
+                    offset += len(raw)
+                    if lineno == 1:
+                        line = line.removeprefix("\ufeff")
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except json.JSONDecodeError as e:
+                        raise MtqaError(
+                            f"malformed JSON in {where} at column {e.colno}: {e.msg}"
+                        ) from None
+                    if not isinstance(obj, dict):
+                        raise MtqaError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+                    yield where, normalize_row(obj, where)
+        except (OSError, EOFError, zlib.error) as e:
+            raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
+
+
+class ParquetSource(FileSource):
+    """A Parquet file read in record batches; only the known columns are loaded."""
+
+    format = "parquet"
+    label = "Parquet file"
+
+    def _records(self) -> Iterator[tuple[str, dict]]:
+        try:
+            pf = pq.ParquetFile(self.path)
+        except (pa.ArrowException, OSError) as e:
+            raise MtqaError(f"not a readable Parquet file: {self.path} ({one_line(e)})") from None
+        names = pf.schema_arrow.names
+        if "question" not in names:
+            raise MtqaError(f"{self.path}: missing column 'question' (has {', '.join(names)})")
+        if "passage" not in names and "context" not in names:
+            raise MtqaError(f"{self.path}: missing column 'passage' (has {', '.join(names)})")
+        columns = [c for c in _PARQUET_COLUMNS if c in names]
+        row = 0
+        try:
+            for batch in pf.iter_batches(batch_size=max(self.batch_size, 256), columns=columns):
+                for obj in batch.to_pylist():
+                    where = f"{self.path} row {row}"
+                    yield where, normalize_row(obj, where)
+                    row += 1
+        except (pa.ArrowException, OSError) as e:
+            raise MtqaError(f"cannot read {self.path} at row {row}: {one_line(e)}") from None
+
+
+_SOURCE_CLASSES: dict[str, type[FileSource]] = {"squad": SquadSource, "jsonl": JsonlSource,
+                                                "parquet": ParquetSource}
+
+
+def file_name(path: Path) -> str:
+    """The default id prefix of a file: its name without extensions, lowercased, other
+    characters as ``_`` (``dev-v2.0.json`` → ``dev_v2_0``)."""
+    stem = path.name
+    for suffix in (".gz", *EXTENSIONS):
+        stem = stem.removesuffix(suffix)
+    return re.sub(r"[^a-z0-9_]+", "_", stem.lower()).strip("_") or "file"
+
+
+def open_file(spec: str, fmt: str | None, raw_path: str, name: str | None, split: str | None,
+              **kw: Any) -> FileSource:
+    """A local file source; ``fmt`` None: by extension. The file must exist."""
+    path = Path(raw_path).expanduser()
+    if fmt is None:
+        suffixes = [s.lower() for s in path.suffixes]
+        gz = suffixes[-1:] == [".gz"]
+        ext = "".join(suffixes[-2:]) if gz else (suffixes or [""])[-1]
+        fmt = EXTENSIONS.get(ext.removesuffix(".gz")) if ext != ".parquet.gz" else None
+        if fmt is None:
+            shown = ext or "(none)"
+            raise MtqaError(
+                f"unknown extension {shown} for {raw_path}: use .json (SQuAD), .jsonl, .parquet "
+                f"(or .json.gz, .jsonl.gz), or a squad:/jsonl:/parquet: prefix"
+            )
+    if not path.exists():
+        raise MtqaError(f"file not found: {raw_path}")
+    if path.is_dir():
+        raise MtqaError(f"{raw_path} is a directory, not a {fmt} file")
+    cls = _SOURCE_CLASSES[fmt]
+    return cls(spec, path, name or file_name(path), split or "train", shown_path=raw_path, **kw)
+
+
+def open_sample(spec: str, name: str | None, split: str | None, **kw: Any) -> SampleSource:
+    return SampleSource(spec, SAMPLE_PATH, name or "sample", split or "test", shown_path=SAMPLE_SHOWN_PATH, **kw)

@@ -1,0 +1,230 @@
+"""The reader step: the first step of a build, its sources cut into numbered chunks.
+
+``ReaderStep(sources, chunk_size, num_shards, shard_index)`` reads its sources one after the
+other, keeps the rows of its partition, and yields them as :class:`~mtqa.pipeline.step.Chunk`
+objects of exactly ``chunk_size`` rows (the last may be shorter), numbered from 0 in input
+order. It yields every chunk of the partition: skipping the chunks a resumed build has already
+done is the executor's business, and it can only do so because the reader gives the same
+chunks on every run.
+
+The partition is a hash of the passage (:func:`shard_of`), so every question on a passage
+lands in the same partition and dedup can share the passage's sentences across them; every
+partition reads the whole input and keeps its own rows (docs/source.md, "Partitions").
+
+``chunk.stats["source"]`` counts what the reading gave for that chunk: ``rows_out`` (its rows)
+and each skipped Hub row (``skipped``, ``skipped_{reason}``) in the chunk of the row that
+follows it in the input; rows skipped after the input's last row count in the chunk holding
+that row, which is why a finished chunk is held until a later row has been read. Summed over
+every chunk of every partition, the counts are the sources' own counts (``QASource.stats``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from mtqa.errors import MtqaError
+from mtqa.pipeline.stats import ROWS_OUT, StageStats
+from mtqa.pipeline.step import Chunk, Step
+from mtqa.readers.base import QASource, SourceBatch
+from mtqa.readers.normalize import SKIPPED, skipped_key
+from mtqa.readers.spec import open_source
+from mtqa.schema import QA_SCHEMA
+
+log = logging.getLogger(__name__)
+
+#: Rows per source batch at most; chunks are cut from batches, so this bounds only memory.
+MAX_BATCH_SIZE = 1000
+
+
+def shard_of(passage: str, num_shards: int) -> int:
+    """The partition a passage belongs to: stable across runs, machines and Python versions."""
+    return int.from_bytes(hashlib.sha1(passage.encode("utf-8")).digest()[:8], "big") % num_shards
+
+
+def partition_mask(passages: pa.Array, num_shards: int, shard_index: int) -> np.ndarray:
+    """For each row, whether its passage is in partition ``shard_index``. Each distinct
+    passage of the batch is hashed once (SQuAD-style data has several questions per passage)."""
+    encoded = passages.dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    keep = np.fromiter((shard_of(p, num_shards) == shard_index for p in distinct), dtype=bool,
+                       count=len(distinct))
+    return keep[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _check_chunk_size(chunk_size: object) -> None:
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise MtqaError(f"chunk_size must be at least 1, got {chunk_size!r}")
+
+
+class ReaderStep(Step):
+    """Reads ``sources`` in order into chunks of ``chunk_size`` rows of partition
+    ``shard_index`` of ``num_shards``.
+
+    Needs open :class:`~mtqa.readers.base.QASource` objects (:func:`~mtqa.readers.open_source`,
+    or :meth:`from_specs`); gives ``Chunk(index, qa)`` with ``qa`` in ``QA_SCHEMA``, one
+    contiguous Arrow chunk per column. Use it as the first step: ``run`` ignores its input.
+    """
+
+    name = "source"
+
+    def __init__(self, sources: Sequence[QASource], chunk_size: int, num_shards: int = 1,
+                 shard_index: int = 0) -> None:
+        super().__init__()
+        if not sources:
+            raise MtqaError("no sources given")
+        _check_chunk_size(chunk_size)
+        if not isinstance(num_shards, int) or num_shards < 1:
+            raise MtqaError(f"num_shards must be at least 1, got {num_shards!r}")
+        if not isinstance(shard_index, int) or not 0 <= shard_index < num_shards:
+            raise MtqaError(
+                f"shard index {shard_index} is outside 0..{num_shards - 1} (num_shards={num_shards})"
+            )
+        self.sources = list(sources)
+        self.chunk_size, self.num_shards, self.shard_index = chunk_size, num_shards, shard_index
+
+    @classmethod
+    def from_specs(cls, specs: Iterable[str], chunk_size: int, *, limit: int | None = None,
+                   split: str | None = None, num_shards: int = 1, shard_index: int = 0) -> ReaderStep:
+        """Open each spec with :func:`~mtqa.readers.open_source` (``limit`` rows each, ``split``)
+        and read them into chunks of ``chunk_size`` rows."""
+        _check_chunk_size(chunk_size)
+        batch_size = min(chunk_size, MAX_BATCH_SIZE)
+        sources = [open_source(spec, limit=limit, batch_size=batch_size, split=split) for spec in specs]
+        return cls(sources, chunk_size, num_shards, shard_index)
+
+    def identity(self) -> dict:
+        # A Hub revision the user did not pin is looked up online and may be unknown offline:
+        # it goes into the manifest (describe), not into what a resume must match.
+        return {"sources": [{k: v for k, v in s.describe().items() if k != "revision"} for s in self.sources]}
+
+    def describe(self) -> dict:
+        return {"sources": [s.describe() for s in self.sources]}
+
+    def process(self, chunk: Chunk) -> Chunk:
+        raise TypeError("ReaderStep is the first step of a build: call run(), which reads the sources")
+
+    def run(self, chunks: Iterable[Chunk] = ()) -> Iterator[Chunk]:
+        """Every chunk of this partition, in input order, numbered from 0 (``chunks`` is
+        ignored: the reader is the first step)."""
+        cutter = _ChunkCutter(self.name, self.chunk_size, self.num_shards, self.shard_index)
+        started = time.perf_counter()
+        for source in self.sources:
+            for part in source.read():
+                cutter.add(part)
+                for chunk in cutter.take():
+                    started = self._timed(chunk, started)
+                    yield chunk
+        cutter.finish()
+        for chunk in cutter.take():
+            started = self._timed(chunk, started)
+            yield chunk
+
+    def _timed(self, chunk: Chunk, started: float) -> float:
+        """Give ``chunk`` the reading time since the previous chunk; return the time now."""
+        now = time.perf_counter()
+        self.stats = chunk.stats[self.name]
+        self.stats.seconds += now - started
+        log.debug("chunk %d: %d rows %s", chunk.index, chunk.qa.num_rows, dict(self.stats.counts))
+        return now
+
+
+class _ChunkCutter:
+    """Cuts one partition's rows into chunks of ``size`` rows and counts, per chunk, its rows
+    and the skipped rows that belong to it (each with the input's next row, or its last).
+
+    Positions count this partition's rows from 0 over all sources: row ``p`` is in chunk
+    ``p // size``. A chunk is handed out by :meth:`take` once it is cut and a later row of the
+    input has been read (or the input has ended), because until then rows skipped after the
+    chunk's last row may still belong to it.
+    """
+
+    def __init__(self, name: str, size: int, num_shards: int, shard_index: int) -> None:
+        self.name, self.size, self.num_shards, self.shard_index = name, size, num_shards, shard_index
+        self.pending: list[pa.RecordBatch] = []  # our rows not yet in a chunk
+        self.pending_rows = 0
+        self.mine = 0  # our rows read so far: the position of the next one
+        self.last_mine: int | None = None  # position of the input's latest row, if it is ours
+        self.carried: list[str] = []  # reasons of skipped rows waiting for the input's next row
+        self.counts: dict[int, StageStats] = {}  # chunk index -> its counts so far
+        self.ready: deque[tuple[int, pa.Table]] = deque()  # cut, not yet handed out
+        self.index = 0
+
+    def _stats(self, chunk_index: int) -> StageStats:
+        return self.counts.setdefault(chunk_index, StageStats(self.name))
+
+    def _count_skips(self, reasons: list[str], position: int) -> None:
+        stats = self._stats(position // self.size)
+        for reason in reasons:
+            stats.add(SKIPPED)
+            stats.add(skipped_key(reason))
+
+    def add(self, part: SourceBatch) -> None:
+        batch = part.rows if part.rows.schema == QA_SCHEMA else part.rows.cast(QA_SCHEMA)
+        n = batch.num_rows
+        keep = before = None
+        if self.num_shards > 1 and n:
+            keep = partition_mask(batch.column("passage"), self.num_shards, self.shard_index)
+            before = np.cumsum(keep) - keep  # our rows before each row of the batch
+            batch = batch.filter(pa.array(keep))
+        k = batch.num_rows
+
+        # A skipped row belongs to the input's next row, whichever partition that is in.
+        waiting, self.carried = self.carried, []
+        for offset, reason in part.skipped:
+            if offset >= n:
+                self.carried.append(reason)
+            elif offset == 0:
+                waiting.append(reason)
+            elif keep is None:
+                self._count_skips([reason], self.mine + offset)
+            elif keep[offset]:
+                self._count_skips([reason], self.mine + int(before[offset]))
+        if n == 0:
+            self.carried = waiting + self.carried
+        elif waiting and (keep is None or keep[0]):
+            self._count_skips(waiting, self.mine)
+
+        position, end = self.mine, self.mine + k
+        while position < end:
+            upto = min(end, (position // self.size + 1) * self.size)
+            self._stats(position // self.size).add(ROWS_OUT, upto - position)
+            position = upto
+        if n:
+            self.last_mine = end - 1 if keep is None or keep[n - 1] else None
+        self.mine = end
+        if k:
+            self.pending.append(batch)
+            self.pending_rows += k
+        while self.pending_rows >= self.size:
+            # The same slicing as before the reader was a step, so chunks stay byte-identical.
+            table = pa.Table.from_batches(self.pending, schema=QA_SCHEMA)
+            self.ready.append((self.index, table.slice(0, self.size).combine_chunks()))
+            self.index += 1
+            rest = table.slice(self.size)
+            self.pending, self.pending_rows = rest.to_batches(), rest.num_rows
+
+    def finish(self) -> None:
+        """The input has ended: skips after its last row join that row's chunk, if ours."""
+        if self.carried and self.last_mine is not None:
+            self._count_skips(self.carried, self.last_mine)
+        self.carried = []
+        self.last_mine = None
+        if self.pending_rows:
+            self.ready.append((self.index, pa.Table.from_batches(self.pending, schema=QA_SCHEMA).combine_chunks()))
+            self.index += 1
+            self.pending, self.pending_rows = [], 0
+
+    def take(self) -> Iterator[Chunk]:
+        """The chunks no later skip can belong to, in order."""
+        while self.ready and self.last_mine != (self.ready[0][0] + 1) * self.size - 1:
+            index, table = self.ready.popleft()
+            chunk = Chunk(index=index, qa=table)
+            chunk.stats[self.name] = self.counts.pop(index, None) or StageStats(self.name)
+            yield chunk
