@@ -24,7 +24,7 @@ import yaml
 
 from mtqa.config_fields import identity_dict, placement, to_dict
 from mtqa.errors import MtqaError
-from mtqa.steps.filter import FilterConfig
+from mtqa.steps.filters import FilterConfig
 from mtqa.steps.segment import SegmentConfig
 from mtqa.translation.config import TranslateConfig
 

@@ -16,7 +16,7 @@ from mtqa.pipeline.step import Step
 from mtqa.readers import ReaderStep, open_source
 from mtqa.steps.assemble import AssembleStep
 from mtqa.steps.dedup import DedupStep
-from mtqa.steps.filter import FilterStep
+from mtqa.steps.filters import FilterStep
 from mtqa.steps.segment import SegmentStep
 from mtqa.steps.translate import TranslateStep
 from mtqa.steps.write import ShardWriter

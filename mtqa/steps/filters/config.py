@@ -11,15 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from mtqa.config_fields import FilterMode
 from mtqa.errors import MtqaError
 from mtqa.lid import LidConfig
-
-
-class FilterMode(str, Enum):
-    """What the filter does with a failed row."""
-
-    DROP = "drop"  # the row goes to OUT/rejected/, not OUT/data/
-    FLAG = "flag"  # the row stays in OUT/data/ with keep = false
 
 
 class Reason(str, Enum):
