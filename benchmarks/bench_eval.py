@@ -3,7 +3,7 @@
 The whole evaluation: 11 languages, 121 query x corpus settings (11 monolingual, 110
 cross-lingual), the pooled multilingual setting (13,090 queries x 13,014 candidates, never held
 as one score matrix) and the rank distance, from embeddings already in an
-:class:`~mtqa.eval.encoders.EmbeddingCache`. By default the embeddings come from a
+:class:`~mtqa.eval.embedding_cache.EmbeddingCache`. By default the embeddings come from a
 deterministic hashed byte-trigram encoder (384 dimensions, like MiniLM / mE5-small), encoded
 into a temporary cache first (not timed); ``--model M --cache-dir DIR`` uses a real model's
 cached embeddings instead (encoding whatever is missing first, not timed). Target: < 10 s.
@@ -29,7 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, require  # noqa: E402
 
-from mtqa.eval.encoders import EmbeddingCache, hashed_trigrams, load_encoder  # noqa: E402
+from mtqa.eval.embedding_cache import EmbeddingCache  # noqa: E402
+from mtqa.eval.encoders import load_encoder  # noqa: E402
+from mtqa.eval.lexical import hashed_trigrams  # noqa: E402
 from mtqa.eval.lareqa import encode_unique, evaluate_lareqa, load_lareqa  # noqa: E402
 from mtqa.eval.metrics import naive_relevant_ranks, relevant_ranks  # noqa: E402
 
@@ -99,18 +101,17 @@ def main() -> None:
         t_naive, n_naive, same_block, same_pooled = naive(data, encoder, cache, args.naive_stride)
     n_q = sum(len(d.questions) for d in data.by_lang.values())
     naive_total = t_naive
-    m = result["macro"]
-    print(f"XQuAD-R: {len(data.langs)} languages, {len(result['settings'])} settings + pooled "
-          f"({n_q:,} queries x {result['multilingual']['candidates']:,} candidates); encoder {encoder.name.split('|')[0]}; "
+    print(f"XQuAD-R: {len(data.langs)} languages, {len(result.settings)} settings + pooled "
+          f"({n_q:,} queries x {result.pooled_candidates:,} candidates); encoder {encoder.name.split('|')[0]}; "
           f"cache filled in {t_fill:.1f} s (not timed)")
     print(f"mtqa evaluate_lareqa    {best_wall:6.2f} s wall, {best_cpu:6.2f} s CPU (best of {args.repeat}; "
-          f"ranks {result['seconds']['rank']:.2f} s, cache reads {result['seconds']['encode']:.2f} s)  target < 10 s")
+          f"ranks {result.rank_seconds:.2f} s, cache reads {result.encode_seconds:.2f} s)  target < 10 s")
     scaled = "" if args.naive_stride == 1 else f" (sorts timed on {n_naive:,} queries, scaled x{n_q / n_naive:.1f})"
     print(f"naive per-query sorts   {naive_total:6.2f} s wall{scaled}")
     print(f"ratio {naive_total / best_wall:.1f}x; ranks equal to mtqa's on the {n_naive:,} baseline queries: "
           f"block {same_block:.4%}, pooled {same_pooled:.4%}")
-    print(f"macro mAP mono {m['mono']['mAP']:.4f} cross {m['cross']['mAP']:.4f} multi {m['multi']['mAP']:.4f}; "
-          f"rank distance {m['rank_distance']:.1f}")
+    print(f"macro mAP mono {result.mono.mean_ap:.4f} cross {result.cross.mean_ap:.4f} "
+          f"multi {result.multi.mean_ap:.4f}; rank distance {result.rank_distance:.1f}")
     print("(2 shared CPU cores: wall times are noisy)")
 
 

