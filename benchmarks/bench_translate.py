@@ -27,7 +27,7 @@ from _common import ROOT, XQUAD_EN, require
 from mtqa.pipeline.step import Chunk
 from mtqa.steps.dedup import DedupStep
 from mtqa.steps.segment import SegmentStep
-from mtqa.stages.source import open_source
+from mtqa.readers import open_source
 from mtqa.steps.translate import TranslateConfig, TranslateStep
 
 LANGS = ["x-rot13", "x-atbash"]

@@ -23,11 +23,13 @@ def main(verbose: int) -> None:
 for command in (build, sources, eval_, report):
     main.add_command(command)
 
-try:  # `mtqa train` needs the train extra only when it runs; its module imports cheaply
-    from mtqa.cli.train import train
-except ImportError:  # pragma: no cover - the module ships with the package
-    train = None
-if train is not None:
-    main.add_command(train)
+# Commands whose modules may not exist yet in a partial checkout are registered if present;
+# each imports its heavy dependencies (torch, huggingface_hub) only when it runs.
+for module, name in (("mtqa.cli.train", "train"), ("mtqa.cli.publish", "publish")):
+    try:
+        main.add_command(getattr(__import__(module, fromlist=[name]), name))
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
 
 __all__ = ["main"]

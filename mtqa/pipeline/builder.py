@@ -13,7 +13,7 @@ from mtqa.config import BuildConfig
 from mtqa.pipeline.executor import LocalExecutor, RunSpec
 from mtqa.pipeline.manifest import Manifest
 from mtqa.pipeline.step import Step
-from mtqa.readers import ReaderStep, open_source
+from mtqa.readers import ReaderStep
 from mtqa.steps.assemble import AssembleStep
 from mtqa.steps.dedup import DedupStep
 from mtqa.steps.filters import FilterStep
@@ -24,9 +24,8 @@ from mtqa.steps.write import ShardWriter
 
 def reader_step(config: BuildConfig) -> ReaderStep:
     """The step that reads the config's sources, chunked and partitioned."""
-    sources = [open_source(spec, limit=config.limit, batch_size=min(config.chunk_size, 1000), split=config.split)
-               for spec in config.sources]
-    return ReaderStep(sources, config.chunk_size, num_shards=config.num_shards, shard_index=config.shard_index)
+    return ReaderStep.from_specs(config.sources, config.chunk_size, limit=config.limit, split=config.split,
+                                 num_shards=config.num_shards, shard_index=config.shard_index)
 
 
 def build_pipeline(config: BuildConfig) -> list[Step]:

@@ -44,11 +44,6 @@ IDENTITY_FILE = "build.json"
 logger = logging.getLogger(__name__)
 
 
-def shard_of(passage: str, num_shards: int) -> int:
-    """The partition a passage belongs to: stable across runs, machines and Python versions."""
-    return int.from_bytes(hashlib.sha1(passage.encode("utf-8")).digest()[:8], "big") % num_shards
-
-
 def code_version() -> str:
     version = mtqa.__version__
     try:

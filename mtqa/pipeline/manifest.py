@@ -194,14 +194,12 @@ def rejected_totals(files: list[ShardFile]) -> dict:
 
 
 def merge(parts: list[Manifest]) -> Manifest:
-    """One build's manifest from its partitions' (every partition read the whole input, so the
-    source step's counts are taken once)."""
+    """One build's manifest from its partitions' (each counted only its own rows, so every
+    step's counts add up)."""
     stages: dict[str, StageStats] = {}
     langs: Counter = Counter()
     for part in parts:
         for name, stats in part.stages.items():
-            if name == "source" and name in stages:
-                continue
             stages.setdefault(name, StageStats(name)).merge(stats)
         langs.update(part.langs)
     first = parts[0]

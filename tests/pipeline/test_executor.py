@@ -8,7 +8,8 @@ import pytest
 from mtqa.config import BuildConfig
 from mtqa.errors import MtqaError
 from mtqa.pipeline.builder import run_spec
-from mtqa.pipeline.executor import LocalExecutor, shard_of
+from mtqa.pipeline.executor import LocalExecutor
+from mtqa.readers.step import shard_of
 from tests.helpers import FakeTranslateStep, reverse_words, steps_with
 
 LANGS = ["de", "es"]
