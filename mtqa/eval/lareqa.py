@@ -20,7 +20,7 @@ candidates exactly (see :mod:`mtqa.eval.metrics` for the pessimistic tie rule) a
 every number as a :class:`~mtqa.eval.records.LareqaResult`: per-setting mAP / R@1 / R@10, the
 multilingual (pooled) setting, rank distance and the paper's macro-averages. docs/eval.md
 defines each of them. The data folder is always given (``--data``): the LAReQA repository's
-``xquad-r`` or ``mlqa-r`` folder.
+``xquad-r`` or ``mlqa-dev-r`` folder.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ BENCHMARK_LANGS: dict[str, tuple[str, ...]] = {
 }
 BENCHMARK_TITLES = LAREQA_TITLES
 LAREQA_URL = "https://github.com/google-research-datasets/lareqa"
+# the benchmark's folder in that repository (MLQA-R is built from MLQA's dev set)
+LAREQA_FOLDERS = {"xquad-r": "xquad-r", "mlqa-r": "mlqa-dev-r"}
 CUTOFFS = (1, 10)
 
 
@@ -115,8 +117,9 @@ class LareqaData:
 
 def missing_data_message(benchmark: str) -> str:
     """What to pass, and where to get it, when a LAReQA benchmark is asked for without ``--data``."""
-    return (f"{benchmark} needs --data DIR: the {benchmark} folder of the LAReQA repository "
-            f"(git clone {LAREQA_URL}; then --data lareqa/{benchmark}, holding ar.json, de.json, ...); "
+    folder = LAREQA_FOLDERS[benchmark]
+    return (f"{benchmark} needs --data DIR: the {folder} folder of the LAReQA repository "
+            f"(git clone {LAREQA_URL}; then --data lareqa/{folder}, holding ar.json, de.json, ...); "
             "there is no Hugging Face Hub copy to download")
 
 
@@ -210,7 +213,7 @@ def load_lareqa(folder: Path | None, benchmark: str, *, langs: Sequence[str] | N
     """Load ``<folder>/<lang>.json`` for each language of ``benchmark`` (or of ``langs``).
 
     ``folder`` is the benchmark's folder of the LAReQA repository (``lareqa/xquad-r``,
-    ``lareqa/mlqa-r``); None is an error saying so. ``limit`` keeps only the first N
+    ``lareqa/mlqa-dev-r``); None is an error saying so. ``limit`` keeps only the first N
     paragraphs of every file: a quick check, not comparable with full results.
     """
     check_benchmark(benchmark)

@@ -143,7 +143,8 @@ def test_unreadable_result_files_are_one_line_errors(tmp_path):
 
 
 def test_data_is_required_and_says_where_to_get_it(tmp_path):
-    for benchmark, where in (("xquad-r", "google-research-datasets/lareqa"), ("mlqa-r", "lareqa/mlqa-r"),
+    for benchmark, where in (("xquad-r", "google-research-datasets/lareqa"),
+                             ("mlqa-r", "then --data lareqa/mlqa-dev-r,"),
                              ("miracl", "huggingface.co/datasets/miracl/miracl")):
         with pytest.raises(MtqaError, match=f"{benchmark} needs --data DIR") as info:
             evaluate_and_write(key_vectors, benchmark, tmp_path / "out")
