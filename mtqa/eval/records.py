@@ -323,7 +323,8 @@ class LareqaResult(LareqaScores):
         seconds = _get(d, "seconds", where, dict)
         files = {lang: LareqaFile.from_dict(f, f"{where}: data.files.{lang}")
                  for lang, f in _get(data, "files", f"{where}: data", dict).items()}
-        return cls(benchmark=benchmark, model=d.get("model"), encoder=_get(d, "encoder", where, str),
+        model = _get(d, "model", where, str, optional=True) if "model" in d else None
+        return cls(benchmark=benchmark, model=model, encoder=_get(d, "encoder", where, str),
                    mtqa_version=_get(d, "mtqa_version", where, str), tie_rule=_get(d, "tie_rule", where, str),
                    data_folder=_get(data, "folder", f"{where}: data", str),
                    limit_paragraphs=_get(data, "limit_paragraphs", f"{where}: data", int, optional=True),
@@ -415,7 +416,8 @@ class MiraclResult:
         return cls(per_lang={lang: MiraclLanguage.from_dict(v, f"{where}: per_lang.{lang}")
                              for lang, v in _get(d, "per_lang", where, dict).items()},
                    macro=MiraclScores(**MiraclScores._read(_get(d, "macro", where, dict), f"{where}: macro")),
-                   model=d.get("model"), encoder=_get(d, "encoder", where, str),
+                   model=_get(d, "model", where, str, optional=True) if "model" in d else None,
+                   encoder=_get(d, "encoder", where, str),
                    mtqa_version=_get(d, "mtqa_version", where, str),
                    topics_dir=_get(data, "topics_dir", f"{where}: data", str),
                    corpus=_get(data, "corpus", f"{where}: data", str, optional=True))

@@ -119,6 +119,7 @@ def test_heatmap_leaves_the_backend_and_pyplot_alone(toy_result, tmp_path, monke
     (lambda d: d["macro"]["mono"].update(mAP="high"), "macro.mono: 'mAP' has the wrong type"),
     (lambda d: d["data"]["files"]["en"].pop("sha256"), "data.files.en: missing key 'sha256'"),
     (lambda d: d.update(benchmark="xquad"), "unknown benchmark 'xquad'"),
+    (lambda d: d.update(model=3), "'model' has the wrong type"),
 ])
 def test_bad_result_files_are_one_line_errors(toy_result, tmp_path, change, message):
     result, _ = toy_result
