@@ -333,8 +333,8 @@ def evaluate_lareqa(encoder: Encoder, data: LareqaData, *, cache: EmbeddingCache
 
     questions, query_lang, candidates, blocks, relevant = data.pooled()
     title = BENCHMARK_TITLES[data.benchmark]
-    logger.info("%s: %d languages, %s questions, %s candidates", title, len(data.langs), f"{len(questions):,}",
-                f"{len(candidates):,}")
+    logger.info("%s: %d language%s, %s questions, %s candidates", title, len(data.langs),
+                "s" if len(data.langs) != 1 else "", f"{len(questions):,}", f"{len(candidates):,}")
     t0 = time.perf_counter()
     q_vectors, q_rows = encode_unique(encoder, cache, questions, "query", batch_size, progress)
     c_vectors, c_rows = encode_unique(encoder, cache, candidates, "passage", batch_size, progress)
