@@ -260,12 +260,14 @@ def _quiet_library_bars() -> None:
         pass
 
 
-def train(config: TrainConfig, report: Callable[[str], None] | None = None) -> TrainResult:
+def train(config: TrainConfig, report: Callable[[str], None] | None = None, callbacks: list | None = None
+          ) -> TrainResult:
     """Fine-tune ``config.model`` on ``config.data`` and write it to ``config.out``.
 
     ``report`` receives one line per logging step when there is no progress bar (default:
-    this module's logger at INFO). Bad input raises :class:`~mtqa.errors.MtqaError` before
-    any training step runs.
+    this module's logger at INFO). ``callbacks``: more ``transformers.TrainerCallback`` s for
+    the trainer. Bad input raises :class:`~mtqa.errors.MtqaError` before any training step
+    runs.
     """
     report = report or logger.info
     progress = sys.stderr.isatty() if config.progress is None else config.progress
@@ -324,7 +326,7 @@ def train(config: TrainConfig, report: Callable[[str], None] | None = None) -> T
                 _evaluate(folder, config, folder / "eval", f"{out.name}@{step}")
 
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data.pairs, loss=loss,
-                                         callbacks=[monitor.callback(eval_hook)])
+                                         callbacks=[monitor.callback(eval_hook), *(callbacks or [])])
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # the monitor reports instead of printing raw log dicts
