@@ -14,8 +14,10 @@ from mtqa.config_fields import Device, choice_values
 @click.option("--benchmark", type=click.Choice(["xquad-r", "mlqa-r", "miracl"]), default="xquad-r", show_default=True,
               help="What to evaluate on.")
 @click.option("--data", type=click.Path(), metavar="DIR",
-              help="xquad-r/mlqa-r: the LAReQA folder with ar.json, de.json, ... (git clone "
-                   "https://github.com/google-research-datasets/lareqa: lareqa/xquad-r). miracl: the topics/qrels folder.")
+              help="Required. xquad-r/mlqa-r: the benchmark's folder of the LAReQA repository (git clone "
+                   "https://github.com/google-research-datasets/lareqa: lareqa/xquad-r, lareqa/mlqa-dev-r). "
+                   "miracl: the topics/qrels folder (hf download miracl/miracl --repo-type dataset, or anserini-tools "
+                   "topics-and-qrels/).")
 @click.option("--corpus", metavar="PATH", help="miracl only: local JSONL corpus ({lang} for the language); default: the Hub.")
 @click.option("--langs", metavar="CODES", help="Only these languages, comma-separated (default: all of the benchmark).")
 @click.option("--out", required=True, type=click.Path(), metavar="DIR",
@@ -32,7 +34,8 @@ from mtqa.config_fields import Device, choice_values
 @click.option("--cache-dir", type=click.Path(), metavar="DIR",
               help="Embedding cache (default: $MTQA_CACHE/embeddings or ~/.cache/mtqa/embeddings).")
 @click.option("--no-cache", is_flag=True, help="Encode everything, read and write no embedding cache.")
-@click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bars (default: only on a terminal; otherwise progress lines are logged).")
 @user_errors
 def eval_(model, benchmark, data, corpus, langs, out, label, limit, batch_size, device, max_length, query_prefix,
           passage_prefix, cache_dir, no_cache, progress) -> None:
@@ -42,7 +45,8 @@ def eval_(model, benchmark, data, corpus, langs, out, label, limit, batch_size, 
     Examples:
       git clone https://github.com/google-research-datasets/lareqa
       mtqa eval --model intfloat/multilingual-e5-small --data lareqa/xquad-r --out out/eval   # 11 languages
-      mtqa eval --model M --benchmark mlqa-r --data lareqa/mlqa-r --out out/eval
+      mtqa eval --model M --benchmark mlqa-r --data lareqa/mlqa-dev-r --out out/eval
+      mtqa eval --model M --benchmark miracl --data miracl --langs sw --out out/eval
       mtqa eval --model M --data lareqa/xquad-r --langs en,de --limit 20 --out /tmp/quick
 
     Definitions (ranks, tie rule, macro-averages): docs/eval.md.
