@@ -83,3 +83,11 @@ class FilterMode(StrEnum):
 
     DROP = "drop"  # write it to OUT/rejected/, with its reasons
     FLAG = "flag"  # keep it in OUT/data/ with keep=false
+
+
+class Benchmark(StrEnum):
+    """What ``mtqa eval`` evaluates on."""
+
+    XQUAD_R = "xquad-r"
+    MLQA_R = "mlqa-r"
+    MIRACL = "miracl"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 
 from mtqa.cli.common import progress_default, split_list, user_errors
-from mtqa.config_fields import Device, choice_values
+from mtqa.config_fields import Benchmark, Device, choice_values
 
 
 @click.command("eval")
 @click.option("--model", required=True, metavar="MODEL",
               help="A sentence-transformers folder, a Hugging Face encoder folder or Hub id (mean pooling).")
-@click.option("--benchmark", type=click.Choice(["xquad-r", "mlqa-r", "miracl"]), default="xquad-r", show_default=True,
+@click.option("--benchmark", type=click.Choice(choice_values(Benchmark)), default="xquad-r", show_default=True,
               help="What to evaluate on.")
 @click.option("--data", type=click.Path(), metavar="DIR",
               help="Required. xquad-r/mlqa-r: the benchmark's folder of the LAReQA repository (git clone "

@@ -199,6 +199,7 @@ def evaluate_and_write(model, benchmark: str, out: Path, *, data: Path | None = 
     is required; without it the error says where to get it. ``cache_dir=None``: no embedding
     cache. Returns the result record and the files written.
     """
+    from mtqa.config_fields import Benchmark
     from mtqa.eval.embedding_cache import EmbeddingCache
     from mtqa.eval.encoders import load_encoder
     from mtqa.eval.lareqa import BENCHMARK_LANGS, evaluate_lareqa, load_lareqa
@@ -217,7 +218,7 @@ def evaluate_and_write(model, benchmark: str, out: Path, *, data: Path | None = 
         if data is None:
             raise MtqaError(missing_data_message())
     else:
-        raise MtqaError(f"unknown benchmark {benchmark!r} (known: xquad-r, mlqa-r, miracl)")
+        raise MtqaError(f"unknown benchmark {benchmark!r} (known: {', '.join(Benchmark.values())})")
     encoder = load_encoder(model, query_prefix=query_prefix, passage_prefix=passage_prefix, device=device,
                            max_length=max_length)
     cache = EmbeddingCache(Path(cache_dir)) if cache_dir is not None else None
