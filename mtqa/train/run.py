@@ -41,6 +41,7 @@ class TrainResult:
     examples_per_second: float
     data_wait_share: float  # of the time in training steps, the part spent waiting for the next batch
     final_loss: float | None
+    busy_seconds: float = 0.0  # time inside optimizer steps plus the waits for data (no setup, no saving)
     losses: list[tuple[int, float]] = field(default_factory=list)
     resumed_from: str | None = None
     eval: list = field(default_factory=list)  # mtqa.eval result records of the final model
@@ -338,6 +339,7 @@ def train(config: TrainConfig, report: Callable[[str], None] | None = None, call
     result = TrainResult(
         out=out, steps=steps, examples=examples, seconds=seconds,
         examples_per_second=examples / seconds if seconds else 0.0, data_wait_share=monitor.wait_share,
+        busy_seconds=monitor.step_time + monitor.data_wait,
         final_loss=monitor.losses[-1][1] if monitor.losses else None, losses=monitor.losses,
         resumed_from=resume_from)
     if config.eval:
