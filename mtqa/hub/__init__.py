@@ -1,0 +1,1 @@
+"""``mtqa publish``: a build as a Hugging Face Hub dataset, a trained model as a Hub model."""
