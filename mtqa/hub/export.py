@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,6 +190,30 @@ def parallel_table(data: pa.Table, langs: list[str], *, with_keep: bool) -> pa.T
     return wide.to_arrow().select(schema.names).cast(schema)
 
 
+def _lang_counts(table: pa.Table) -> dict[str, int]:
+    return {c["values"]: c["counts"] for c in pc.value_counts(table.column("lang")).to_pylist()}
+
+
+def fill_origins(data: pa.Table, source_lang: str) -> pa.Table:
+    """``data`` with every null ``origin`` (a shard written before builds filled the column)
+    set to what it must be: ``source`` for the source language, else ``mt``."""
+    column = data.column(ORIGIN)
+    if not column.null_count:
+        return data
+    implied = pc.if_else(pc.equal(data.column("lang"), source_lang), "source", "mt")
+    filled = pc.if_else(pc.is_null(column), implied, column)
+    return data.set_column(data.column_names.index(ORIGIN), pa.field(ORIGIN, pa.string()), filled)
+
+
+def origin_counts(data: pa.Table, langs: list[str]) -> dict[str, dict[str, int]]:
+    """Rows per language and origin (``data`` with its origins filled)."""
+    counts = data.select(["lang", ORIGIN]).group_by(["lang", ORIGIN]).aggregate([([], "count_all")])
+    found: dict[str, dict[str, int]] = {}
+    for lang, origin, n in zip(*(counts.column(c).to_pylist() for c in ("lang", ORIGIN, "count_all")), strict=True):
+        found.setdefault(lang, {})[origin] = n
+    return {lang: dict(sorted(found.get(lang, {}).items())) for lang in langs}
+
+
 def export_build(out_dir: Path, manifest: Manifest, stage: Path, *, include_rejected: bool = False,
                  max_rows_per_file: int = 500_000) -> DatasetExport:
     """Write the build's configs as Parquet under ``stage`` (see the module docstring)."""
@@ -202,8 +225,11 @@ def export_build(out_dir: Path, manifest: Manifest, stage: Path, *, include_reje
         if column not in data.column_names:
             raise MtqaError(f"{out_dir}: the shards have no {column!r} column (built by another mtqa?)")
     splits = _check_splits(data, str(out_dir / "data"))
+    recorded_origins = ORIGIN in data.column_names and data.column(ORIGIN).null_count < data.num_rows
+    if ORIGIN in data.column_names:
+        data = fill_origins(data, manifest.source_lang)
     langs = _lang_order(manifest, pc.unique(data.column("lang")).to_pylist())
-    seen = Counter(data.column("lang").to_pylist())
+    seen = _lang_counts(data)
     if dict(seen) != {k: v for k, v in manifest.langs.items() if v}:
         raise MtqaError(f"{out_dir}/data holds {dict(sorted(seen.items()))} rows per language but manifest.json "
                         f"says {dict(sorted(manifest.langs.items()))}: the shards changed since the build")
@@ -221,19 +247,15 @@ def export_build(out_dir: Path, manifest: Manifest, stage: Path, *, include_reje
         if rejected is None or rejected.num_rows == 0:
             raise MtqaError(f"--include-rejected: {out_dir} has no rejected rows (the filter dropped none, "
                             "or it ran in flag mode)")
-        got = Counter(rejected.column("lang").to_pylist())
+        if ORIGIN in rejected.column_names:
+            rejected = fill_origins(rejected, manifest.source_lang)
+        got = _lang_counts(rejected)
         if dict(got) != {k: v for k, v in manifest.rejected.get("langs", {}).items() if v}:
             raise MtqaError(f"{out_dir}/rejected holds {dict(sorted(got.items()))} rows per language but "
                             f"manifest.json says {manifest.rejected.get('langs')}: the shards changed since the build")
         configs.append(_write_config(rejected, stage, REJECTED, "rejected",
                                      _check_splits(rejected, str(out_dir / "rejected")), max_rows_per_file))
-    origins = None
-    if ORIGIN in data.column_names:
-        counts = data.select(["lang", ORIGIN]).group_by(["lang", ORIGIN]).aggregate([([], "count_all")])
-        found: dict[str, dict[str, int]] = {}
-        for lang, origin, n in zip(*(counts.column(c).to_pylist() for c in ("lang", ORIGIN, "count_all")), strict=True):
-            found.setdefault(lang, {})[str(origin)] = n
-        origins = {lang: dict(sorted(found.get(lang, {}).items())) for lang in langs}
+    origins = origin_counts(data, langs) if recorded_origins else None
     unjudged = []
     if "lid_question" in data.column_names:
         for lang in langs[1:] if langs and langs[0] == manifest.source_lang else langs:

@@ -36,7 +36,7 @@ class SourceFact:
     revision: str | None  # the Hub commit, or the file's sha256
     split: str | None
     license: str  # a Hub licence identifier
-    license_stated_by: str  # "the manifest", "the source's card", or "the publisher (--source-license)"
+    license_stated_by: str  # "the manifest", "the XQuAD card", or "the publisher (`--source-license`)"
     title: str | None = None
     url: str | None = None
     hub_id: str | None = None
@@ -148,7 +148,7 @@ def _source_fact(source: dict, overrides: dict[str, str]) -> SourceFact:
         location = str(source.get("origin") or source.get("path") or source.get("spec") or name)
         revision = f"sha256 {source['sha256']}" if source.get("sha256") else None
     if name in overrides:
-        license, stated = overrides[name], "the publisher (--source-license)"
+        license, stated = overrides[name], "the publisher (`--source-license`)"
     elif hub_license(source.get("license")):
         license, stated = hub_license(source.get("license")), "the manifest"
     elif known is not None:

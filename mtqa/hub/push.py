@@ -126,7 +126,8 @@ def push_folder(stage: Path, config: PublishConfig, kind: RepoKind, *, api=None)
                 raise MtqaError(f"{repo} exists and belongs to {namespace}, not to you ({user}): pass --create-pr "
                                 "to propose the upload as a pull request, or publish under your own namespace")
         elif not exists:
-            api.create_repo(repo, repo_type=kind.value, private=config.private, exist_ok=True)
+            # private=None leaves the namespace's default visibility (an organisation may default to private)
+            api.create_repo(repo, repo_type=kind.value, private=True if config.private else None, exist_ok=True)
             logger.info("created %s repo %s%s", kind.value, repo, " (private)" if config.private else "")
         elif config.private and private is False:
             raise MtqaError(f"--private: {repo} exists and is public; change its visibility on the Hub first, "
