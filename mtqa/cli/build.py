@@ -6,6 +6,8 @@ import click
 
 from mtqa.cli.common import split_list, user_errors
 from mtqa.config_fields import Device, FilterMode, choice_values
+from mtqa.errors import MtqaError
+from mtqa.scale.config import Executor, TaskCache
 
 
 @click.command()
@@ -28,9 +30,21 @@ from mtqa.config_fields import Device, FilterMode, choice_values
 @click.option("--filter-mode", type=click.Choice(choice_values(FilterMode)),
               help="Rows that fail a quality check: drop them to OUT/rejected/ (default) or keep them in data/ with keep=false.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
+@click.option("--executor", type=click.Choice(choice_values(Executor)),
+              help="Run --tasks partitions as tasks: one after another here (local), on Ray, or as a Slurm array.")
+@click.option("--tasks", type=click.IntRange(min=1), help="Partitions, one per task (with --executor).")
+@click.option("--ray-address", metavar="ADDR", help="Ray cluster to join ('auto': the running one). Default: start a local one.")
+@click.option("--cpus-per-task", type=click.IntRange(min=1), help="CPUs each Ray or Slurm task asks for.")
+@click.option("--gpus-per-task", type=click.FloatRange(min=0), help="GPUs each Ray or Slurm task asks for (e.g. 1).")
+@click.option("--partition", "slurm_partition", metavar="P", help="Slurm partition of the array.")
+@click.option("--time", "time_limit", metavar="T", help="Slurm time limit per task (sbatch --time, e.g. 04:00:00).")
+@click.option("--dry-run", is_flag=True, default=None, help="Slurm: write the sbatch script, do not submit it.")
+@click.option("--task-cache", type=click.Choice(choice_values(TaskCache)),
+              help="Translation cache per partition (default; safe on NFS) or one shared by all tasks (one machine only).")
 @user_errors
 def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_batch_tokens, chunk_size,
-          num_shards, shard_index, filter_mode, progress) -> None:
+          num_shards, shard_index, filter_mode, progress, executor, tasks, ray_address, cpus_per_task, gpus_per_task,
+          slurm_partition, time_limit, dry_run, task_cache) -> None:
     """Translate English QA data into parallel multilingual Arrow shards.
 
     \b
@@ -58,6 +72,26 @@ def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_ba
         **{"translate.model": model, "translate.device": device, "translate.beam_size": beam_size,
            "translate.max_batch_tokens": max_batch_tokens, "filter.mode": filter_mode},
     )
+    scale_options = {"tasks": tasks, "ray_address": ray_address, "cpus_per_task": cpus_per_task,
+                     "gpus_per_task": gpus_per_task, "partition": slurm_partition, "time": time_limit,
+                     "dry_run": dry_run, "task_cache": task_cache}
+    if executor is not None:
+        from mtqa.scale import ScaleConfig, launch
+        from mtqa.scale.launch import describe
+
+        if shard_index is not None:
+            raise MtqaError("--shard-index builds one partition by hand; with --executor each task gets its own")
+        scale_options["tasks"] = tasks or config.num_shards
+        launched = launch(config, ScaleConfig(executor=executor, **{k: v for k, v in scale_options.items()
+                                                                      if v is not None}), progress=progress)
+        if launched.manifest is not None:
+            click.echo(format_summary(launched.manifest))
+            click.echo()
+        click.echo(describe(launched, config.out))
+        return
+    given = [f"--{name.replace('_', '-')}" for name, value in scale_options.items() if value is not None]
+    if given:
+        raise MtqaError(f"{', '.join(given)} need --executor local, ray or slurm")
     manifest = run_build(config, progress=progress)
     click.echo(format_summary(manifest))
     click.echo(f"\nwrote {config.out}/ ({manifest.rows:,} rows); manifest: {config.out}/manifest.json")

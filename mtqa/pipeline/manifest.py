@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,58 @@ class LanguageFilterCounts:
         return self.kept / self.rows if self.rows else 0.0
 
 
+@dataclass(slots=True)
+class Balance:
+    """How evenly a partitioned build's work fell on its partitions (merged manifests only).
+
+    A partition's ``seconds`` is the time its steps spent on its chunks, summed over every
+    run that built them: the same whether the partition ran at once or was killed and
+    resumed, and what its task takes on a machine like the one that ran it (a task adds its
+    start-up and model loading to it). ``straggler_ratio`` is the slowest partition's seconds
+    over the median's: with one task per partition, how long the build waits for its last
+    task compared with a typical one (1.0: perfectly even). ``rows_ratio`` is the same for
+    the rows written: a skewed source gives skewed partitions, since passages are assigned by
+    a hash of their text. Each ratio is None when the median is 0 (empty partitions).
+    """
+
+    tasks: int
+    rows: dict  # {"min", "median", "max"} rows written per partition
+    seconds: dict  # {"min", "median", "max"} step seconds per partition
+    straggler_ratio: float | None
+    rows_ratio: float | None
+    slowest: int | None  # shard index of the slowest partition
+
+    @classmethod
+    def of(cls, partitions: list[dict]) -> Balance:
+        """From the merged manifest's ``partitions`` records (their ``rows`` and ``seconds``)."""
+        rows = [p.get("rows", 0) for p in partitions]
+        seconds = [p.get("seconds") or 0.0 for p in partitions]
+
+        def spread(values: list) -> dict:
+            return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+        def ratio(values: list) -> float | None:
+            median = statistics.median(values)
+            return round(max(values) / median, 3) if median else None
+
+        slowest = max(range(len(partitions)), key=lambda i: seconds[i]) if partitions else None
+        return cls(
+            tasks=len(partitions),
+            rows=spread(rows),
+            seconds={k: round(v, 3) for k, v in spread(seconds).items()},
+            straggler_ratio=ratio(seconds),
+            rows_ratio=ratio(rows),
+            slowest=partitions[slowest].get("shard_index") if slowest is not None else None,
+        )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Balance:
+        return cls(**{f.name: data.get(f.name) for f in dataclasses.fields(cls)})
+
+
 @dataclass
 class Manifest:
     """A build (or one partition of it): its config, sources, model, counts and files."""
@@ -73,6 +126,7 @@ class Manifest:
     resumed: dict | None = None  # one partition: chunks and rows a rerun found done
     last_run_seconds: float | None = None
     partitions: list[dict] | None = None  # the merged manifest: each partition's rows and resume counts
+    balance: Balance | None = None  # the merged manifest of a partitioned build: per-partition spread
     extra: dict = field(default_factory=dict)  # what steps add through Step.describe(), beyond sources
 
     # -- counts ----------------------------------------------------------------------------
@@ -133,6 +187,8 @@ class Manifest:
         for key in ("partition", "resumed", "last_run_seconds", "partitions"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
+        if self.balance is not None:
+            data["balance"] = self.balance.to_dict()
         return data
 
     @classmethod
@@ -156,6 +212,7 @@ class Manifest:
                 resumed=data.get("resumed"),
                 last_run_seconds=data.get("last_run_seconds"),
                 partitions=data.get("partitions"),
+                balance=Balance.from_dict(data["balance"]) if data.get("balance") else None,
                 extra={k: v for k, v in data.items() if k not in known},
             )
         except (TypeError, ValueError, AttributeError) as e:
@@ -204,6 +261,8 @@ def merge(parts: list[Manifest]) -> Manifest:
         langs.update(part.langs)
     first = parts[0]
     files = [f for p in parts for f in p.files]
+    partitions = [{"shard_index": (p.partition or {}).get("shard_index"), "rows": p.rows, "resumed": p.resumed,
+                   **partition_timing(p)} for p in parts]
     return Manifest(
         mtqa_version=first.mtqa_version,
         pipeline={k: v for k, v in first.pipeline.items() if k != "shard_index"},
@@ -215,7 +274,18 @@ def merge(parts: list[Manifest]) -> Manifest:
         rows=sum(p.rows for p in parts),
         rejected=rejected_totals(files),
         files=files,
-        partitions=[{"shard_index": (p.partition or {}).get("shard_index"), "rows": p.rows, "resumed": p.resumed}
-                    for p in parts],
+        partitions=partitions,
+        balance=Balance.of(partitions) if len(parts) > 1 else None,
         extra=dict(first.extra),
     )
+
+
+def partition_timing(part: Manifest) -> dict:
+    """What a merged manifest records of one partition's work, beside its rows: the source
+    rows it kept, its steps' seconds over every run (see :class:`Balance`) and the seconds of
+    its last run."""
+    return {
+        "source_rows": part.count("source", S.ROWS_OUT),
+        "seconds": round(sum(stats.seconds for stats in part.stages.values()), 3),
+        "last_run_seconds": part.last_run_seconds,
+    }
