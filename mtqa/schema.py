@@ -1,17 +1,43 @@
 """Arrow schemas shared by the stages.
 
-``QA_SCHEMA`` is what every source yields: one English question with its passage.
-``OUTPUT_SCHEMA`` is what assemble gives: one row per (id, lang), English included.
+``QA_SCHEMA`` is what every source yields: one English question with its passage, and the
+source's own translations of it (``parallel``, empty for a source that has none).
+``OUTPUT_SCHEMA`` is what assemble gives: one row per (id, lang), English included, each with
+its :class:`Origin`.
 ``FILTER_FIELDS`` are the columns the quality filter adds (docs/filter.md), and
 ``SHARD_SCHEMA`` (``OUTPUT_SCHEMA`` + ``FILTER_FIELDS``) is what the writer emits to
 ``OUT/data/`` and ``OUT/rejected/``. Readers that need only the QA columns select them.
 """
 
 import hashlib
+from enum import Enum
 
 import pyarrow as pa
 
 ANSWER_TYPE = pa.struct([("text", pa.string()), ("answer_start", pa.int32())])
+
+
+class Origin(str, Enum):
+    """Where a row's text comes from (the ``origin`` column)."""
+
+    SOURCE = "source"  # the source-language row as the source gave it
+    HUMAN = "human"  # a translation the source gave (XQuAD, MLQA, a translated SQuAD)
+    MT = "mt"  # machine-translated by the build
+
+
+#: One translation a parallel source gives of a QA row. Its answer spans are as the source
+#: wrote them, unchecked: assemble checks each against its passage (docs/parallel.md).
+#: ``origin`` is "human", or "mt" for rows read back from a build that machine-translated them.
+PARALLEL_TYPE = pa.struct(
+    [
+        ("lang", pa.string()),
+        ("origin", pa.string()),
+        ("title", pa.string()),
+        ("question", pa.string()),
+        ("passage", pa.string()),
+        ("answers", pa.list_(ANSWER_TYPE)),
+    ]
+)
 
 QA_SCHEMA = pa.schema(
     [
@@ -22,7 +48,10 @@ QA_SCHEMA = pa.schema(
         ("question", pa.string()),
         ("passage", pa.string()),
         ("answers", pa.list_(ANSWER_TYPE)),  # may be empty; answer_start is a char offset or -1
-        ("is_impossible", pa.bool_()),  # SQuAD 2.0 unanswerable questions are kept and flagged
+        # SQuAD 2.0 unanswerable questions are kept and flagged; null: unknown (a file without
+        # answers, such as the official SQuAD test set)
+        ("is_impossible", pa.bool_()),
+        ("parallel", pa.list_(PARALLEL_TYPE)),  # the source's translations of this row; null: none
     ]
 )
 
@@ -40,6 +69,10 @@ OUTPUT_SCHEMA = pa.schema(
         # Identifies the English passage across languages and questions, so a sampler can keep
         # one passage (in any language) from appearing twice in a batch.
         ("passage_id", pa.string()),
+        # An Origin value: "source", "human" (given by the source, kept with its own answer
+        # spans) or "mt" (machine-translated here). Lets a user train or evaluate on human
+        # translations only, and the filter treat the two kinds differently.
+        ("origin", pa.string()),
     ]
 )
 
@@ -59,8 +92,8 @@ SHARD_SCHEMA = pa.schema(list(OUTPUT_SCHEMA) + FILTER_FIELDS)
 
 
 def with_filter_columns(table: pa.Table) -> pa.Table:
-    """``table`` in ``SHARD_SCHEMA``: filter columns it lacks are added as nulls."""
-    for f in FILTER_FIELDS:
+    """``table`` in ``SHARD_SCHEMA``: filter columns (and an ``origin``) it lacks are added as nulls."""
+    for f in [OUTPUT_SCHEMA.field("origin"), *FILTER_FIELDS]:
         if f.name not in table.column_names:
             table = table.append_column(f, pa.nulls(table.num_rows, f.type))
     return table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)

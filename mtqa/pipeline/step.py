@@ -45,6 +45,8 @@ class Chunk:
     - ``passage_sentences``: for each row of ``output``, its passage as the list of its
       translated sentences (None for source-language rows), set by assemble for the filter's
       passage language ID.
+    - ``row_flags``: for each row of ``output``, the reasons assemble flags it for (``answer_span``:
+      a span given by the source did not index its passage); the filter adds them to its own.
     - ``rejected``: the rows the filter failed in "drop" mode, with their reasons and scores;
       the writer writes them to ``OUT/rejected/``.
     - ``stats``: ``{step name: StageStats}`` of this chunk, one entry per step it went through.
@@ -58,6 +60,7 @@ class Chunk:
     translations: dict[str, list[str]] = field(default_factory=dict)
     output: pa.Table | None = None
     passage_sentences: list[list[str] | None] | None = None
+    row_flags: list[list[str]] | None = None
     rejected: pa.Table | None = None
     stats: dict[str, StageStats] = field(default_factory=dict)
     written: Any = None

@@ -2,9 +2,11 @@
 
 A source turns records (``(where, record)`` pairs from :meth:`QASource._records`, see
 :mod:`mtqa.readers.normalize`) into ``mtqa.schema.QA_SCHEMA`` record batches, gives every row
-its id, applies ``limit``, and counts what it skipped. :meth:`QASource.read` also says where
-among the rows each skipped row was, so that the reader step can count a skip in the chunk it
-belongs to.
+its id, applies ``limit`` and a split by title (:mod:`mtqa.readers.titles`), and counts what it
+skipped. :meth:`QASource.read` also says where among the rows each skipped row was, so that the
+reader step can count a skip in the chunk it belongs to. A record may carry ``parallel``: the
+source's own translations of the row (``mtqa.schema.PARALLEL_TYPE``, see
+:mod:`mtqa.readers.parallel`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -25,7 +28,11 @@ from mtqa.readers.normalize import (
     row_id,
     skipped_key,
 )
+from mtqa.readers.titles import SKIP_TITLE_LEFT_OUT
 from mtqa.schema import QA_SCHEMA
+
+if TYPE_CHECKING:
+    from mtqa.readers.titles import TitleSplit
 
 NAME_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 
@@ -74,6 +81,7 @@ class _Columns:
         c["passage"].append(rec["passage"])
         c["answers"].append(rec["answers"])
         c["is_impossible"].append(rec["is_impossible"])
+        c["parallel"].append(rec.get("parallel") or None)
 
     def flush(self) -> pa.RecordBatch:
         batch = pa.RecordBatch.from_pydict(self.cols, schema=QA_SCHEMA)
@@ -104,6 +112,14 @@ class QASource(ABC):
         self.spec, self.name, self.split = spec, name, split
         self.limit, self.batch_size = limit, batch_size
         self.stats = StageStats("source")
+        self.title_split: TitleSplit | None = None
+        self._titles: list[str] = []
+
+    @property
+    def langs(self) -> tuple[str, ...]:
+        """The languages this source gives rows in, the source language included; empty for
+        a source of source-language rows only (a parallel source lists its own)."""
+        return ()
 
     @abstractmethod
     def _records(self) -> Iterator[tuple[str, dict]]:
@@ -118,8 +134,32 @@ class QASource(ABC):
         return {}
 
     def describe(self) -> dict:
-        return {"spec": self.spec, "name": self.name, "split": self.split, "limit": self.limit,
-                **self._describe()}
+        described = {"spec": self.spec, "name": self.name, "split": self.split, "limit": self.limit,
+                     **self._describe()}
+        if self.title_split is not None:
+            described["title_split"] = self.title_split.describe(self._titles)
+        return described
+
+    def titles(self) -> list[str]:
+        """The distinct titles of the source's rows, in first-seen order (a pass over all of
+        them, ``limit`` aside). A row without a title cannot be split by title: an error."""
+        seen: dict[str, None] = {}
+        records = self._records()
+        try:
+            for where, rec in records:
+                if isinstance(rec, SkippedRecord):
+                    continue
+                if rec["title"] is None:
+                    raise MtqaError(f"{where}: no title, and a split by title needs one for every row")
+                seen.setdefault(rec["title"], None)
+        finally:
+            records.close()
+        return list(seen)
+
+    def set_title_split(self, split: TitleSplit, titles: list[str]) -> None:
+        """Read only the rows whose title ``split`` keeps; ``titles`` are this source's own
+        (:meth:`titles`), for the manifest."""
+        self.title_split, self._titles = split, list(titles)
 
     def read(self) -> Iterator[SourceBatch]:
         """The rows as :class:`SourceBatch` es, each with the skips since the one before.
@@ -135,6 +175,10 @@ class QASource(ABC):
                 if isinstance(rec, SkippedRecord):
                     skipped.append((len(cols), rec.reason))
                     self._count_skip(rec.reason)
+                    continue
+                if self.title_split is not None and not self.title_split.keeps(rec["title"]):
+                    skipped.append((len(cols), SKIP_TITLE_LEFT_OUT))
+                    self._count_skip(SKIP_TITLE_LEFT_OUT)
                     continue
                 rid = row_id(self.name, rec)
                 empty = next((f for f in ("question", "passage") if not rec[f].strip()), None)

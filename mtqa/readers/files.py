@@ -6,12 +6,23 @@ and Parquet in record batches of the known columns, so both stream. ``.json.gz``
 naming the file and the position (line and column, byte offset, row, or the path inside the
 SQuAD document). Why these are read with ``json``/``pyarrow`` and not ``datasets``:
 docs/source.md, "Why not datasets here".
+
+:func:`open_file` also recognises, by their first line, the JSONL formats that are not the
+local-file layout: TyDi QA (read, :mod:`mtqa.readers.formats`), MKQA and Natural Questions
+open (refused: no passages), and opens Arrow files and folders (:mod:`mtqa.readers.arrow`).
+A file's split is ``split`` if given, else the one its name says (``dev-v2.0.json`` → dev),
+else ``train``.
+
+A SQuAD question without ``answers`` and without ``is_impossible`` (the official test set's
+layout) is read with ``is_impossible`` null: its answers are unknown, not absent, and the
+source logs one warning saying how many such questions it read.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import logging
 import re
 import zlib
 from collections.abc import Iterator
@@ -26,6 +37,9 @@ from mtqa.errors import MtqaError, one_line
 from mtqa.io import parse_json_bytes, sha256_file
 from mtqa.readers.base import QASource
 from mtqa.readers.normalize import normalize_row, parse_answers, parse_flag, text_field
+from mtqa.readers.spans import given_answers
+
+log = logging.getLogger(__name__)
 
 #: The embedded excerpt of XQuAD English (CC BY-SA 4.0, see ``mtqa/data/sample/README.md``),
 #: inside the installed package.
@@ -33,8 +47,11 @@ SAMPLE_PATH = Path(str(resources.files("mtqa") / "data" / "sample" / "xquad-en-s
 #: How manifests name the sample: the same on every machine.
 SAMPLE_SHOWN_PATH = "mtqa/data/sample/xquad-en-sample.json"
 
-FILE_FORMATS = ("squad", "jsonl", "parquet")
-EXTENSIONS = {".json": "squad", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+FILE_FORMATS = ("squad", "jsonl", "parquet", "tydiqa", "arrow")
+EXTENSIONS = {".json": "squad", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".arrow": "arrow"}
+#: Words of a file name that name its split (``dev-v2.0.json`` → dev).
+SPLIT_WORDS = {"train": "train", "training": "train", "dev": "dev", "validation": "validation", "valid": "validation",
+               "val": "validation", "test": "test"}
 _PARQUET_COLUMNS = ("id", "title", "question", "passage", "context", "answers", "answer", "is_impossible")
 
 
@@ -44,10 +61,16 @@ def _open_binary(path: Path):
 
 class FileSource(QASource):
     """A local file; ``describe()`` records its path (as given, so that the record does not
-    depend on the machine), size and sha256."""
+    depend on the machine), size and sha256.
+
+    Each record carries ``position``, where it is in the file (for joining the files of a
+    parallel source by position). With ``given_spans`` (the translation files of a parallel
+    source) answers keep their starts as written, unchecked (:mod:`mtqa.readers.spans`).
+    """
 
     format: str
     label: str
+    given_spans = False
 
     def __init__(self, spec: str, path: Path, name: str, split: str, *, shown_path: str | None = None,
                  **kw: Any) -> None:
@@ -58,6 +81,15 @@ class FileSource(QASource):
 
     def what(self) -> str:
         return f"{self.label} {self.shown_path}"
+
+    def _record(self, row: dict, where: str, position: int) -> dict:
+        """One row of the local-file layout as a record (see the class docstring)."""
+        rec = normalize_row(row, where)
+        if self.given_spans and not rec["is_impossible"]:
+            value = row.get("answers") if row.get("answers") is not None else row.get("answer")
+            rec["answers"] = given_answers(value, where)
+        rec["position"] = position
+        return rec
 
     def _describe(self) -> dict:
         if self._stat is None:
@@ -74,6 +106,7 @@ class SquadSource(FileSource):
 
     format = "squad"
     label = "SQuAD JSON file"
+    _warned_unknown = False
 
     def _load(self) -> Any:
         try:
@@ -87,6 +120,7 @@ class SquadSource(FileSource):
         doc = self._load()
         if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
             raise MtqaError(f"{self.path}: not SQuAD format (expected an object with a 'data' list)")
+        unknown = 0
         for a, article in enumerate(doc["data"]):
             at = f"{self.path}: data[{a}]"
             if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
@@ -106,15 +140,30 @@ class SquadSource(FileSource):
                         raise MtqaError(f"{where}: expected an object, got {type(qa).__name__}")
                     if qa.get("id") is not None:
                         where += f" (id {qa['id']})"
-                    impossible = parse_flag(qa.get("is_impossible"), where)
+                    impossible: bool | None = parse_flag(qa.get("is_impossible"), where)
+                    if "answers" not in qa and "is_impossible" not in qa:
+                        impossible = None  # a test set: whether it has an answer is not known
+                        unknown += 1
+                    if impossible is not False:
+                        answers = []
+                    elif self.given_spans:
+                        answers = given_answers(qa.get("answers"), where)
+                    else:
+                        answers = parse_answers(qa.get("answers"), passage, where)
                     yield where, {
                         "id": qa.get("id"),
                         "title": None if title is None else str(title),
                         "question": text_field(qa, ("question",), where),
                         "passage": passage,
-                        "answers": [] if impossible else parse_answers(qa.get("answers"), passage, where),
+                        "answers": answers,
                         "is_impossible": impossible,
+                        # By title, not article number: a subset of the articles keeps its positions.
+                        "position": (a if title is None else str(title), p, q),
                     }
+        if unknown and not self._warned_unknown:
+            self._warned_unknown = True
+            log.warning("%s: %d questions have neither answers nor is_impossible (a test set?): their answers "
+                        "are unknown, written with is_impossible null", self.shown_path, unknown)
 
 
 class SampleSource(SquadSource):
@@ -159,7 +208,7 @@ class JsonlSource(FileSource):
                         ) from None
                     if not isinstance(obj, dict):
                         raise MtqaError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-                    yield where, normalize_row(obj, where)
+                    yield where, self._record(obj, where, lineno)
         except (OSError, EOFError, zlib.error) as e:
             raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
 
@@ -186,7 +235,7 @@ class ParquetSource(FileSource):
             for batch in pf.iter_batches(batch_size=max(self.batch_size, 256), columns=columns):
                 for obj in batch.to_pylist():
                     where = f"{self.path} row {row}"
-                    yield where, normalize_row(obj, where)
+                    yield where, self._record(obj, where, row)
                     row += 1
         except (pa.ArrowException, OSError) as e:
             raise MtqaError(f"cannot read {self.path} at row {row}: {one_line(e)}") from None
@@ -194,6 +243,14 @@ class ParquetSource(FileSource):
 
 _SOURCE_CLASSES: dict[str, type[FileSource]] = {"squad": SquadSource, "jsonl": JsonlSource,
                                                 "parquet": ParquetSource}
+
+
+def split_from_name(path: Path) -> str | None:
+    """The split a file's name says (``dev-v2.0.json`` → dev, ``train-v2.0.json`` → train,
+    ``tydiqa-v1.0-dev.jsonl.gz`` → dev), or None."""
+    words = re.split(r"[^a-z]+", path.name.lower())
+    found = {SPLIT_WORDS[w] for w in words if w in SPLIT_WORDS}
+    return found.pop() if len(found) == 1 else None
 
 
 def file_name(path: Path) -> str:
@@ -209,7 +266,9 @@ def open_file(spec: str, fmt: str | None, raw_path: str, name: str | None, split
               **kw: Any) -> FileSource:
     """A local file source; ``fmt`` None: by extension. The file must exist."""
     path = Path(raw_path).expanduser()
-    if fmt is None:
+    if fmt is None and path.is_dir():
+        pass  # a datasets folder or a build folder: mtqa.readers.arrow
+    elif fmt is None:
         suffixes = [s.lower() for s in path.suffixes]
         gz = suffixes[-1:] == [".gz"]
         ext = "".join(suffixes[-2:]) if gz else (suffixes or [""])[-1]
@@ -222,10 +281,20 @@ def open_file(spec: str, fmt: str | None, raw_path: str, name: str | None, split
             )
     if not path.exists():
         raise MtqaError(f"file not found: {raw_path}")
+    if fmt == "arrow" or (fmt is None and path.is_dir()):
+        from mtqa.readers.arrow import open_arrow
+
+        return open_arrow(spec, path, raw_path, name, split, **kw)
     if path.is_dir():
         raise MtqaError(f"{raw_path} is a directory, not a {fmt} file")
+    split = split or split_from_name(path) or "train"
+    if fmt in ("jsonl", "tydiqa"):
+        from mtqa.readers.formats import TydiSource, sniff_jsonl
+
+        if fmt == "tydiqa" or sniff_jsonl(path, raw_path) == "tydiqa":
+            return TydiSource(spec, path, name or file_name(path), split, shown_path=raw_path, **kw)
     cls = _SOURCE_CLASSES[fmt]
-    return cls(spec, path, name or file_name(path), split or "train", shown_path=raw_path, **kw)
+    return cls(spec, path, name or file_name(path), split, shown_path=raw_path, **kw)
 
 
 def open_sample(spec: str, name: str | None, split: str | None, **kw: Any) -> SampleSource:

@@ -9,7 +9,11 @@ A spec is one of
 - ``hub:OWNER/NAME[@REVISION]``: any Hub dataset whose columns follow the local-file layout;
 - a local file, by extension or with an explicit prefix: ``squad:PATH`` / ``*.json``
   (SQuAD v1.1 or v2.0), ``jsonl:PATH`` / ``*.jsonl``, ``parquet:PATH`` / ``*.parquet``
-  (``.json.gz`` and ``.jsonl.gz`` are read through gzip).
+  (``.json.gz`` and ``.jsonl.gz`` are read through gzip), ``tydiqa:PATH`` (TyDi QA, also
+  recognised in a ``.jsonl`` file), ``arrow:PATH`` / ``*.arrow`` / a folder (a ``datasets``
+  ``save_to_disk`` folder or an mtqa build, :mod:`mtqa.readers.arrow`);
+- parallel data (:mod:`mtqa.readers.parallel`): ``xquad:DIR``, ``mlqa:DIR``,
+  ``parallel:en=PATH+pt=PATH[+join=position][+name=NAME]``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from mtqa.errors import MtqaError
 from mtqa.readers.base import QASource
 from mtqa.readers.files import FILE_FORMATS, open_file, open_sample
 from mtqa.readers.hub import HubDataset, HubSource
+from mtqa.readers.parallel import PARALLEL_FORMATS, open_parallel
 from mtqa.readers.registry import HUB_SOURCES
 
 log = logging.getLogger(__name__)
@@ -33,10 +38,14 @@ def _known() -> str:
     return ", ".join(["sample", *hub])
 
 
-def _open(spec: str, name: str | None, split: str | None, kw: dict) -> QASource:
+def _open(spec: str, name: str | None, split: str | None, kw: dict, source_lang: str) -> QASource:
     if spec == "sample":
         return open_sample(spec, name, split, **kw)
     prefix, sep, rest = spec.partition(":")
+    if sep and prefix in PARALLEL_FORMATS and rest:
+        return open_parallel(spec, prefix, rest, name, split, kw, source_lang)
+    if sep and prefix == "arrow" and rest:
+        return open_file(spec, prefix, rest, name, split, source_lang=source_lang, **kw)
     if sep and prefix in FILE_FORMATS and rest:
         return open_file(spec, prefix, rest, name, split, **kw)
     if sep and prefix == "hub" and rest:
@@ -56,24 +65,29 @@ def _open(spec: str, name: str | None, split: str | None, kw: dict) -> QASource:
             )
         return HubSource(spec, dataset, revision or None, name or key, split or dataset.split, **kw)
     if "/" in spec or os.sep in spec or "." in Path(spec).name or Path(spec).exists():
+        if Path(spec).expanduser().is_dir():
+            return open_file(spec, "arrow", spec, name, split, source_lang=source_lang, **kw)
         return open_file(spec, None, spec, name, split, **kw)
     raise MtqaError(f"unknown source {spec!r}: expected one of {_known()}, a file path, "
-                    f"or a squad:/jsonl:/parquet:/hub: prefix")
+                    f"or a squad:/jsonl:/parquet:/tydiqa:/arrow:/xquad:/mlqa:/parallel:/hub: prefix")
 
 
 def open_source(spec: str, *, limit: int | None = None, batch_size: int = 1000,
-                split: str | None = None, name: str | None = None) -> QASource:
+                split: str | None = None, name: str | None = None, source_lang: str = "en") -> QASource:
     """Open a QA source by spec (see the module docstring and :func:`list_sources`).
 
     ``limit`` caps the rows of the source; ``batch_size`` caps the rows of a batch; ``split``
-    picks a Hub split (default: the dataset's training split) and labels the rows of a local
-    file (default ``train``); ``name`` overrides the id prefix. Nothing is read until
-    ``batches()`` is iterated, except that a local file must exist.
+    picks a Hub split (default: the dataset's training split), the split of an MLQA folder or
+    a ``DatasetDict``, and labels the rows of a local file (default: the split its name says,
+    else ``train``); ``name`` overrides the id prefix; ``source_lang`` is the language of the
+    build's rows (a parallel source's other languages are its translations). Nothing is read
+    until ``batches()`` is iterated, except that a local file must exist, a JSONL file's
+    first line is read (to recognise TyDi QA, MKQA, NQ-open) and Arrow data is mapped.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise MtqaError(f"empty source spec: expected one of {_known()} or a file path")
     spec = spec.strip()
-    source = _open(spec, name, split, {"limit": limit, "batch_size": batch_size})
+    source = _open(spec, name, split, {"limit": limit, "batch_size": batch_size}, source_lang)
     log.info("source %s: %s (ids %s:..., split %s, limit %s)", spec, source.what(), source.name,
              source.split, source.limit)
     return source
@@ -93,6 +107,11 @@ def list_sources() -> list[dict]:
         ("squad", "squad:PATH or *.json[.gz]: SQuAD v1.1 / v2.0 JSON"),
         ("jsonl", "jsonl:PATH or *.jsonl[.gz]: one {question, passage|context, ...} per line"),
         ("parquet", "parquet:PATH or *.parquet: columns question, passage|context, ..."),
+        ("tydiqa", "tydiqa:PATH or a TyDi QA .jsonl[.gz]: primary task, byte-offset passages"),
+        ("arrow", "arrow:PATH, *.arrow or a folder: datasets save_to_disk, an mtqa build"),
+        ("xquad", "xquad:DIR: XQuAD's xquad.LANG.json files, human translations joined by id"),
+        ("mlqa", "mlqa:DIR: MLQA's SPLIT-context-L-question-L.json files, joined by id"),
+        ("parallel", "parallel:en=PATH+pt=PATH[+join=position]: one file per language"),
         ("hub", "hub:OWNER/NAME[@REVISION]: a Hub dataset with the local-file columns"),
     ]:
         out.append({"name": f"{fmt}:", "kind": "pattern", "hub_id": None, "config": None,

@@ -2,14 +2,20 @@
 
 For each target language the stage looks the chunk's distinct texts (``chunk.unique``) up in
 the translation cache, translates only the misses with CTranslate2 and stores them, and sets
-``chunk.translations[lang]`` aligned with ``chunk.unique``. The model is resolved (and, for a
-Hugging Face model, converted) on first use and loaded lazily, so the stage pickles cheaply.
+``chunk.translations[lang]`` aligned with ``chunk.unique``. Rows the source gave a translation
+in ``lang`` (``qa.parallel``, see :mod:`mtqa.readers.parallel`) are not machine-translated into
+it: only the segments of the other rows are looked up and translated (the rest stay ``""``,
+counted as ``segments_given``). The model is resolved (and, for a Hugging Face model,
+converted) on first use and loaded lazily, so the stage pickles cheaply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
 
 from mtqa.pipeline import stats as S
 from mtqa.errors import MtqaError
@@ -25,6 +31,7 @@ from mtqa.translation.engine import Ct2Translator
 from mtqa.translation.models import default_cache_dir, is_template, resolve_model
 
 CACHE_SLICE = 2048  # texts translated between two writes to the cache
+SEGMENTS_GIVEN = "segments_given"  # distinct segments left untranslated in a language: the source gave their rows
 
 
 class TranslateStep(Step):
@@ -68,15 +75,34 @@ class TranslateStep(Step):
     def process(self, chunk: Chunk) -> Chunk:
         texts = chunk.unique or []
         for lang in self.langs:
-            chunk.translations[lang] = self._translate(texts, lang)
+            needed = self._needed(chunk, lang, len(texts))
+            chunk.translations[lang] = self._translate(texts, lang, needed)
         return chunk
 
-    def _translate(self, texts: list[str], lang: str) -> list[str]:
+    @staticmethod
+    def _needed(chunk: Chunk, lang: str, count: int) -> np.ndarray | None:
+        """Which of ``chunk.unique`` a row without a given ``lang`` translation uses; None: all."""
+        if "parallel" not in chunk.qa.column_names or chunk.qa.column("parallel").null_count == chunk.qa.num_rows:
+            return None
+        given = [any(t["lang"] == lang for t in items or []) for items in chunk.qa.column("parallel").to_pylist()]
+        if not any(given):
+            return None
+        rows = chunk.segments.column("row").to_numpy()
+        uids = pc.fill_null(chunk.segments.column("uid"), 0).to_numpy()
+        needed = np.zeros(count, dtype=bool)
+        needed[uids[~np.asarray(given, dtype=bool)[rows]]] = True
+        return needed
+
+    def _translate(self, texts: list[str], lang: str, needed: np.ndarray | None = None) -> list[str]:
+        out = [""] * len(texts)
+        todo = [i for i, text in enumerate(texts) if text.strip() and (needed is None or needed[i])]
+        if needed is not None:
+            self.stats.add(SEGMENTS_GIVEN, int((~needed).sum()))
+            if not todo:
+                return out
         translator = self.translator(lang)
         settings = {**translator.decoding_settings(), "compute_type": translator.compute_type}
         namespace = translation_namespace(translator.model.fingerprint, settings, self.source_lang, lang)
-        out = [""] * len(texts)
-        todo = [i for i, text in enumerate(texts) if text.strip()]
         keys = {i: translation_key(namespace, texts[i]) for i in todo}
         hits = self.cache.get_many(list(keys.values()))
         misses = []

@@ -38,11 +38,14 @@ class FilterConfig:
 
     ``mode``: a :class:`FilterMode` value. ``"drop"`` writes failed rows to
     ``OUT/rejected/`` instead of ``OUT/data/``; ``"flag"`` writes every row to ``data/`` and
-    readers use ``keep``. ``checks``: the :class:`Reason` values to check. Both are stored as
-    plain strings (an enum member given here is stored as its value).
+    readers use ``keep``. ``human_mode``: the same for failed rows the source translated
+    (``origin`` human), flagged by default: a person's translation is worth keeping in sight
+    even when a check disagrees with it. ``checks``: the :class:`Reason` values to check.
+    All are stored as plain strings (an enum member given here is stored as its value).
     """
 
     mode: str = FilterMode.DROP.value
+    human_mode: str = FilterMode.FLAG.value
     checks: list[str] = field(default_factory=lambda: list(REASONS))
     short_max_chars: int = 2  # too_short: target of at most this many characters ...
     short_min_source_chars: int = 20  # ... while the source has at least this many
@@ -58,11 +61,12 @@ class FilterConfig:
     lid: LidConfig = field(default_factory=LidConfig)
 
     def __post_init__(self) -> None:
-        try:
-            self.mode = FilterMode(self.mode).value
-        except ValueError:
-            known = ", ".join(m.value for m in FilterMode)
-            raise MtqaError(f"filter.mode must be one of {known}, got {self.mode!r}") from None
+        for name in ("mode", "human_mode"):
+            try:
+                setattr(self, name, FilterMode(getattr(self, name)).value)
+            except ValueError:
+                known = ", ".join(m.value for m in FilterMode)
+                raise MtqaError(f"filter.{name} must be one of {known}, got {getattr(self, name)!r}") from None
         if isinstance(self.checks, str) or not isinstance(self.checks, list | tuple):
             raise MtqaError(f"filter.checks must be a list of checks (known: {', '.join(REASONS)}), got {self.checks!r}")
         checks = []

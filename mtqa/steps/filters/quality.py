@@ -5,7 +5,9 @@ the source-language row of every id included) once into a :class:`RowScores`, ru
 configured checks on it, and adds the columns of ``mtqa.schema.FILTER_FIELDS`` (``keep``,
 ``filter_reasons`` and the scores). It needs nothing from a build, so it also runs on any
 parallel data (``QualityFilter(config, langs).evaluate(table, passage_sentences)``).
-Source-language rows are never failed.
+Source-language rows are never failed. Translations the source gave (``origin`` human) are
+judged like machine translations; what happens to them when they fail is the step's business
+(``FilterConfig.human_mode``).
 """
 
 from __future__ import annotations
@@ -100,17 +102,23 @@ class QualityFilter:
         self.close()
 
     # -- judging -------------------------------------------------------------------------
-    def evaluate(self, table: pa.Table, passage_sentences: Sequence[Sequence[str] | None] | None = None) -> pa.Table:
+    def evaluate(self, table: pa.Table, passage_sentences: Sequence[Sequence[str] | None] | None = None,
+                 row_flags: Sequence[Sequence[str]] | None = None) -> pa.Table:
         """``table`` with ``keep``, ``filter_reasons`` and the score columns (``FILTER_FIELDS``,
         in that order, after the table's own columns).
 
         ``passage_sentences[i]``: the sentences of row ``i``'s passage, for the passage
         language ID (in a build, its translated segments, ``chunk.passage_sentences``).
         Without them (None, or a None entry) the passage is identified as one text, so its
-        ``lid_passage_share`` is 0 or 1.
+        ``lid_passage_share`` is 0 or 1. ``row_flags[i]``: reasons found before the filter
+        (``chunk.row_flags``: assemble's ``answer_span``), added to row ``i``'s own.
         """
         scores = self.score(table, passage_sentences)
         reasons = failed_reasons(self.checks, scores)
+        if row_flags is not None:
+            if len(row_flags) != table.num_rows:
+                raise ValueError(f"row_flags has {len(row_flags)} entries for {table.num_rows} rows")
+            reasons = [sorted({*own, *extra}) if extra else own for own, extra in zip(reasons, row_flags)]
         out = table.drop_columns([f.name for f in FILTER_FIELDS if f.name in table.column_names])
         out = out.append_column("keep", pa.array([not r for r in reasons], pa.bool_()))
         out = out.append_column("filter_reasons", pa.array(reasons, pa.list_(pa.string())))
