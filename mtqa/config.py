@@ -39,7 +39,8 @@ class BuildConfig:
     name: str = placement("default")
     sources: list[str] = field(default_factory=lambda: ["sample"])
     limit: int | None = None  # rows per source
-    split: str | None = None  # Hub split; None = the source's default
+    split: str | None = None  # Hub, MLQA or DatasetDict split, a file's split label; None = the source's default
+    # "*" stands for every language the parallel sources hold (docs/parallel.md)
     langs: list[str] = field(default_factory=lambda: ["x-rot13", "x-atbash"])
     source_lang: str = "en"
     chunk_size: int = 1000  # QA rows per chunk; a chunk is the unit of resume and of one shard file
@@ -49,6 +50,15 @@ class BuildConfig:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     translate: TranslateConfig = field(default_factory=TranslateConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
+    # False (--no-mt): no machine translation; a language gets rows only where a source gives them
+    mt: bool = True
+    # A split by title (mtqa.readers.titles): keep the titles listed in this file (or held out
+    # by the build folder it names) ...
+    titles: str | None = None
+    # ... or this fraction of the titles, chosen by title_seed; title_complement keeps the rest
+    title_fraction: float | None = None
+    title_seed: int = 0
+    title_complement: bool = False
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -65,6 +75,17 @@ class BuildConfig:
             )
         # Keep order, drop repeats; the source language is always written first.
         self.langs = list(dict.fromkeys(self.langs))
+        if not isinstance(self.mt, bool):
+            raise MtqaError(f"mt must be true or false, got {self.mt!r}")
+        if self.titles is not None and self.title_fraction is not None:
+            raise MtqaError("titles and title_fraction are two ways to split by title: give one")
+        if self.title_fraction is not None and (isinstance(self.title_fraction, bool) or not isinstance(
+                self.title_fraction, int | float) or not 0 < self.title_fraction < 1):
+            raise MtqaError(f"title_fraction must be between 0 and 1 (exclusive), got {self.title_fraction!r}")
+        if isinstance(self.title_seed, bool) or not isinstance(self.title_seed, int):
+            raise MtqaError(f"title_seed must be an integer, got {self.title_seed!r}")
+        if self.title_complement and self.titles is None and self.title_fraction is None:
+            raise MtqaError("title_complement needs a split by title: titles or title_fraction")
 
     def to_dict(self) -> dict:
         return to_dict(self)

@@ -29,6 +29,19 @@ from mtqa.scale.config import Executor, TaskCache
 @click.option("--shard-index", type=click.IntRange(min=0), help="Which partition this run builds (0-based).")
 @click.option("--filter-mode", type=click.Choice(choice_values(FilterMode)),
               help="Rows that fail a quality check: drop them to OUT/rejected/ (default) or keep them in data/ with keep=false.")
+@click.option("--split", metavar="NAME",
+              help="The split to read (Hub, MLQA, DatasetDict) and to label rows with. Default: the source's own, "
+                   "or the split a file's name says (dev-v2.0.json: dev), else train.")
+@click.option("--no-mt", "no_mt", is_flag=True, default=None,
+              help="No machine translation: a language gets rows only where a source gives them (xquad:, mlqa:, "
+                   "parallel:). Without --langs (and --pipeline): every language the sources hold.")
+@click.option("--titles", metavar="FILE|BUILD",
+              help="Keep only the articles listed in FILE (one title per line), or those BUILD held out.")
+@click.option("--title-fraction", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), metavar="F",
+              help="Keep a seeded fraction F of the articles (by title); the rest are held out (see the manifest).")
+@click.option("--title-seed", type=int, metavar="N", help="Seed of --title-fraction (default 0).")
+@click.option("--title-complement", is_flag=True, default=None,
+              help="Keep the titles --titles or --title-fraction leaves out instead (the other side of the split).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
 @click.option("--executor", type=click.Choice(choice_values(Executor)),
               help="Run --tasks partitions as tasks: one after another here (local), on Ray, or as a Slurm array.")
@@ -43,7 +56,8 @@ from mtqa.scale.config import Executor, TaskCache
               help="Translation cache per partition (default; safe on NFS) or one shared by all tasks (one machine only).")
 @user_errors
 def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_batch_tokens, chunk_size,
-          num_shards, shard_index, filter_mode, progress, executor, tasks, ray_address, cpus_per_task, gpus_per_task,
+          num_shards, shard_index, filter_mode, split, no_mt, titles, title_fraction, title_seed, title_complement,
+          progress, executor, tasks, ray_address, cpus_per_task, gpus_per_task,
           slurm_partition, time_limit, dry_run, task_cache) -> None:
     """Translate English QA data into parallel multilingual Arrow shards.
 
@@ -52,6 +66,7 @@ def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_ba
       mtqa build                                   # offline default: embedded sample, toy model
       mtqa build --langs de,es --model facebook/nllb-200-distilled-600M --sources squad_v2 --out out/squad
       mtqa build --pipeline paper --num-shards 8 --shard-index 3
+      mtqa build --sources xquad:../shared/data/xquad --no-mt --title-fraction 0.5 --out out/xquad-train
 
     Killed at any point, the same command continues where it stopped. Rows that fail the
     quality filter are listed with their reasons by `mtqa report OUT`.
@@ -60,15 +75,23 @@ def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_ba
     from mtqa.pipeline.builder import run_build
     from mtqa.summary import format_summary
 
+    # Without machine translation the default's pseudo-languages cannot have rows: take the sources' own ("*").
+    langs = ["*"] if no_mt and langs is None and pipeline is None else split_list(langs)
     config = load_pipeline(
         pipeline,
-        langs=split_list(langs),
+        langs=langs,
         sources=split_list(sources),
         out=out,
         limit=limit,
         chunk_size=chunk_size,
         num_shards=num_shards,
         shard_index=shard_index,
+        split=split,
+        mt=False if no_mt else None,
+        titles=titles,
+        title_fraction=title_fraction,
+        title_seed=title_seed,
+        title_complement=title_complement,
         **{"translate.model": model, "translate.device": device, "translate.beam_size": beam_size,
            "translate.max_batch_tokens": max_batch_tokens, "filter.mode": filter_mode},
     )

@@ -108,6 +108,51 @@ class Balance:
         return cls(**{f.name: data.get(f.name) for f in dataclasses.fields(cls)})
 
 
+@dataclass(slots=True)
+class LanguageOriginCounts:
+    """Where one language's rows came from: the source (``source``: the source language's own
+    rows), the source's translations (``human``), machine translation (``mt``), and how many of
+    the build's ids the source had no translation of in this language (``ids_missing``: the
+    ``mt`` rows, plus the ids left out without machine translation)."""
+
+    lang: str
+    source: int
+    human: int
+    mt: int
+    ids_missing: int
+
+    @property
+    def rows(self) -> int:
+        return self.source + self.human + self.mt
+
+
+@dataclass(slots=True)
+class LanguageSpanCounts:
+    """The answer spans of one language's given translations, as assemble checked them:
+    ``answers`` given, of which ``indexed`` index their passage, ``relocated`` did not but their
+    text occurs in it (moved to the nearest occurrence), ``not_found`` do not occur (start -1);
+    ``answers_missing``: answerable rows whose translation has no answer; ``rows_flagged``:
+    rows flagged ``answer_span`` for either."""
+
+    lang: str
+    answers: int
+    indexed: int
+    relocated: int
+    not_found: int
+    answers_missing: int
+    rows_flagged: int
+
+
+@dataclass(frozen=True, slots=True)
+class TitleSplitRecord:
+    """A build split by title: the titles it read (``kept``), those it left out (``held_out``),
+    and the rule of each source (a title list or a seeded fraction, and ``complement``)."""
+
+    kept: tuple[str, ...]
+    held_out: tuple[str, ...]
+    rules: tuple[dict, ...]
+
+
 @dataclass
 class Manifest:
     """A build (or one partition of it): its config, sources, model, counts and files."""
@@ -168,6 +213,61 @@ class Manifest:
             kept=stats.lang_count(lang, S.KEPT),
             failed={r: stats.lang_count(lang, S.failed_key(r)) for r in reasons},
         ) for lang in langs]
+
+    def origin_counts(self) -> list[LanguageOriginCounts]:
+        """Rows per language by origin, and the ids the source lacks in each language (read
+        from assemble's per-language counts), in the build's language order. Empty for a
+        manifest without them (a build by an mtqa without origins)."""
+        from mtqa.schema import Origin
+        from mtqa.steps import assemble as A
+
+        stats = self.stage("assemble")
+        return [LanguageOriginCounts(
+            lang=lang,
+            source=stats.lang_count(lang, A.origin_key(Origin.SOURCE)),
+            human=stats.lang_count(lang, A.origin_key(Origin.HUMAN)),
+            mt=stats.lang_count(lang, A.origin_key(Origin.MT)),
+            ids_missing=stats.lang_count(lang, A.IDS_MISSING),
+        ) for lang in self._ordered(stats.langs)]
+
+    def span_counts(self) -> list[LanguageSpanCounts]:
+        """The checked answer spans of the given translations, per language that has any."""
+        from mtqa.steps import assemble as A
+
+        stats = self.stage("assemble")
+        return [LanguageSpanCounts(
+            lang=lang,
+            answers=stats.lang_count(lang, A.ANSWERS_GIVEN),
+            indexed=stats.lang_count(lang, A.SPANS_INDEXED),
+            relocated=stats.lang_count(lang, A.SPANS_RELOCATED),
+            not_found=stats.lang_count(lang, A.SPANS_NOT_FOUND),
+            answers_missing=stats.lang_count(lang, A.ANSWERS_MISSING),
+            rows_flagged=stats.lang_count(lang, A.ROWS_FLAGGED_SPAN),
+        ) for lang in self._ordered(stats.langs)
+            if stats.lang_count(lang, A.ANSWERS_GIVEN) or stats.lang_count(lang, A.ROWS_FLAGGED_SPAN)]
+
+    def not_in_source(self) -> dict[str, int]:
+        """Per language, the questions a parallel source's translation files have and its
+        source-language file lacks (not built: a row needs its source passage), summed over
+        the sources (their ``describe()``)."""
+        counts: Counter = Counter()
+        for source in self.sources:
+            counts.update(source.get("not_in_source") or {})
+        return dict(sorted(counts.items()))
+
+    def title_split(self) -> TitleSplitRecord | None:
+        """The titles on each side of the build's split by title; None when it was not split."""
+        splits = [s["title_split"] for s in self.sources if s.get("title_split")]
+        if not splits:
+            return None
+        kept = sorted({t for s in splits for t in s.get("kept", [])})
+        held_out = sorted({t for s in splits for t in s.get("held_out", [])})
+        rules = tuple({k: v for k, v in s.items() if k not in ("kept", "held_out")} for s in splits)
+        return TitleSplitRecord(tuple(kept), tuple(held_out), rules)
+
+    def _ordered(self, langs) -> list[str]:
+        order = self.lang_order
+        return sorted(langs, key=lambda lang: (order.index(lang) if lang in order else len(order), lang))
 
     # -- files -----------------------------------------------------------------------------
     def to_dict(self) -> dict:
