@@ -137,6 +137,7 @@ def render_dataset_card(facts: DatasetFacts, export: DatasetExport):
         parallel_per_lang=parallel_per_lang,
         origin_totals=origin_totals,
         rejected_total=sum(r.rejected for r in facts.rows),
+        ids_missing_total=sum(r.ids_missing or 0 for r in facts.rows),
         has_rejected=any(c.name == REJECTED for c in export.configs),
         source_titles=", ".join(titles),
         total_seconds=facts.steps_seconds,

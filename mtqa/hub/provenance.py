@@ -19,8 +19,9 @@ from mtqa.hub.catalog import PAPER_CITATION, hub_license, known_source
 from mtqa.hub.export import ORIGIN, DatasetExport
 from mtqa.pipeline import stats as S
 from mtqa.pipeline.manifest import Manifest
+from mtqa.schema import Origin
 
-ORIGIN_SOURCE, ORIGIN_HUMAN, ORIGIN_MT = "source", "human", "mt"
+ORIGIN_SOURCE, ORIGIN_HUMAN, ORIGIN_MT = Origin.SOURCE.value, Origin.HUMAN.value, Origin.MT.value
 ORIGINS = (ORIGIN_SOURCE, ORIGIN_HUMAN, ORIGIN_MT)
 SIZE_BOUNDS = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"))
@@ -54,7 +55,8 @@ class CheckFact:
 
 @dataclass(frozen=True, slots=True)
 class LanguageRows:
-    """One language: rows judged and kept by the filter, rows published, rejected, per origin and split."""
+    """One language: rows built per origin (before the filter), ids its source lacked, rows
+    judged and kept by the filter, rows published and rejected, rows per split."""
 
     lang: str
     judged: int
@@ -62,6 +64,7 @@ class LanguageRows:
     published: int
     rejected: int
     origins: dict[str, int]
+    ids_missing: int | None  # None: the build did not count them
     splits: dict[str, int]
 
     @property
@@ -117,6 +120,9 @@ class DatasetFacts:
     language_creators: tuple[str, ...]
     size_category: str
     source_datasets: tuple[str, ...]
+    spans: tuple = ()  # mtqa.pipeline.manifest.LanguageSpanCounts of the given (human) translations
+    title_split: object | None = None  # mtqa.pipeline.manifest.TitleSplitRecord
+    not_in_source: dict = field(default_factory=dict)  # lang -> questions a parallel source lacked in the source language
     limits: tuple[str, ...] = field(default=())
 
     @property
@@ -130,6 +136,10 @@ class DatasetFacts:
     @property
     def rows_per_second(self) -> float | None:
         return self.total_rows / self.steps_seconds if self.steps_seconds > 0 else None
+
+    @property
+    def counts_ids_missing(self) -> bool:
+        return any(r.ids_missing is not None for r in self.rows)
 
     @property
     def origins_present(self) -> tuple[str, ...]:
@@ -178,20 +188,25 @@ def _describe_check(reason: str, settings: dict) -> str:
     return re.sub(r"``(\w+)``", setting, text)
 
 
-def _origin_counts(manifest: Manifest, export: DatasetExport) -> tuple[dict[str, dict[str, int]], str]:
-    """Rows per language and origin: the manifest's count when it has one (issue 11), else the
-    shards' ``origin`` column, else implied (the source language is the source, the rest MT)."""
-    accessor = getattr(manifest, "origin_counts", None)
-    if callable(accessor):
-        counts = accessor()
-        if counts:
-            return {lang: dict(c) for lang, c in counts.items()}, "Counted by the build (its manifest)."
+def _origin_counts(manifest: Manifest, export: DatasetExport
+                   ) -> tuple[dict[str, dict[str, int]], dict[str, int] | None, str]:
+    """Rows per language and origin, ids missing per language, and a sentence saying where
+    they come from: the manifest's assemble counts (builds since issue 11); else the published
+    rows' ``origin`` column; else implied (the source language is the source, the rest MT)."""
+    records = manifest.origin_counts()
+    if any(r.rows for r in records):
+        return ({r.lang: {ORIGIN_SOURCE: r.source, ORIGIN_HUMAN: r.human, ORIGIN_MT: r.mt} for r in records},
+                {r.lang: r.ids_missing for r in records},
+                "Rows built per origin, before the filter, as the build counted them; *ids missing*: the "
+                "build's questions the sources had no translation of in that language (machine-translated, "
+                "or left out without MT).")
     if export.origins is not None:
-        return export.origins, f"Counted from the rows' `{ORIGIN}` column."
-    return ({lang: {ORIGIN_SOURCE if lang == manifest.source_lang else ORIGIN_MT: n}
-             for lang, n in manifest.langs.items()},
-            f"The build has no `{ORIGIN}` column: its {manifest.source_lang} rows are the source and every "
-            "other row is machine-translated.")
+        return export.origins, None, f"Published rows per origin, from the rows' `{ORIGIN}` column."
+    rejected = manifest.rejected.get("langs") or {}
+    built = {lang: manifest.langs.get(lang, 0) + int(rejected.get(lang, 0)) for lang in export.langs}
+    return ({lang: {ORIGIN_SOURCE if lang == manifest.source_lang else ORIGIN_MT: n} for lang, n in built.items()},
+            None, f"The build records no origins: its {manifest.source_lang} rows are the source and every other "
+                  "row is machine-translated (rows built, before the filter).")
 
 
 def _size_category(rows: int) -> str:
@@ -234,6 +249,10 @@ def known_limits(facts: DatasetFacts) -> tuple[str, ...]:
             "**Heuristic filter.** The checks catch empty, truncated, repeated, copied and wrong-language output "
             "with fixed thresholds; a row that passes is not thereby a good translation.",
         ]
+    if any(r.origins.get(ORIGIN_HUMAN) for r in facts.rows):
+        limits.append("**Human translations as given.** The `human` rows are the parallel source's own translations, "
+                      "with their own answer spans; each span was checked against its passage (see Answer spans), "
+                      "and the quality filter flags such rows rather than dropping them.")
     if facts.lid_unjudged:
         limits.append(f"**Language not identified** for {', '.join(facts.lid_unjudged)}: the language "
                       "identifier does not know these languages, so `wrong_language` could not fail there.")
@@ -268,7 +287,7 @@ def dataset_facts(manifest: Manifest, export: DatasetExport, *, repo: str,
     checks = tuple(CheckFact(reason, _describe_check(reason, settings),
                              {lang: c.failed.get(reason, 0) for lang, c in by_lang.items()})
                    for reason in settings.get("checks") or manifest.filter_failures())
-    origins, origins_from = _origin_counts(manifest, export)
+    origins, missing, origins_from = _origin_counts(manifest, export)
     language_configs = {c.name: c for c in export.configs if c.kind == "language"}
     rejected = manifest.rejected.get("langs") or {}
     rows = tuple(LanguageRows(
@@ -278,6 +297,7 @@ def dataset_facts(manifest: Manifest, export: DatasetExport, *, repo: str,
         published=manifest.langs.get(lang, 0),
         rejected=int(rejected.get(lang, 0)),
         origins=origins.get(lang, {}),
+        ids_missing=missing.get(lang) if missing is not None else None,
         splits=language_configs[lang].split_rows() if lang in language_configs else {},
     ) for lang in export.langs)
     present = {o for r in rows for o, n in r.origins.items() if n}
@@ -318,6 +338,9 @@ def dataset_facts(manifest: Manifest, export: DatasetExport, *, repo: str,
         language_creators=tuple(sorted({"found", *creators})),
         size_category=_size_category(manifest.rows),
         source_datasets=tuple(dict.fromkeys(f"extended|{s.hub_id}" for s in sources if s.hub_id)),
+        spans=tuple(manifest.span_counts()),
+        title_split=manifest.title_split(),
+        not_in_source=manifest.not_in_source(),
     )
     return _with_limits(facts)
 

@@ -95,7 +95,7 @@ def _size(n: int) -> str:
 def _check_stage(stage: Path, folder: Path) -> None:
     s, f = stage.resolve(), folder.resolve()
     if s == f or s in f.parents:
-        raise MtqaError(f"--stage {stage} would replace {folder} itself: choose a folder outside it or inside it")
+        raise MtqaError(f"--stage {stage} is {folder} itself or holds it, and would be replaced: choose another folder")
     if stage.exists():
         if not stage.is_dir():
             raise MtqaError(f"--stage {stage} is a file, not a folder")
@@ -138,8 +138,11 @@ def _stage_dataset(config: PublishConfig, folder: Path, tmp: Path) -> tuple[list
     published["pipeline"] = {k: v for k, v in published["pipeline"].items() if k != "out"}  # a local path
     (tmp / "manifest.json").write_text(json.dumps(published, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
-    return list(export.configs), {"build_identity_sha256": manifest.identity_sha256,
-                                  "build_mtqa_version": manifest.mtqa_version}
+    about = {"build_identity_sha256": manifest.identity_sha256, "build_mtqa_version": manifest.mtqa_version}
+    split = manifest.title_split()
+    if split is not None:
+        about["title_split"] = {"kept": list(split.kept), "held_out": list(split.held_out), "rules": list(split.rules)}
+    return list(export.configs), about
 
 
 def _stage_model(config: PublishConfig, folder: Path, tmp: Path) -> tuple[list[str], dict]:

@@ -134,3 +134,30 @@ def parallel_build(tmp_path_factory, shared_data) -> Path:
 
 def read_stage_files(stage: Path) -> dict[str, bytes]:
     return {p.relative_to(stage).as_posix(): p.read_bytes() for p in sorted(stage.rglob("*")) if p.is_file()}
+
+
+EVAL_RECORD = Path(__file__).parent / "data" / "xquad-r-eval-tiny.json"
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory, default_build) -> Path:
+    """`mtqa train` for 2 steps of a tiny encoder on the default build (checkpoint every step).
+    Its record then gets an XQuAD-R result as `mtqa train --eval` records one: a real `mtqa
+    eval` result of a tiny model on 2 paragraphs (tests/hub/data/xquad-r-eval-tiny.json),
+    stored because evaluating here would triple the fixture's time."""
+    for module in ("torch", "transformers", "sentence_transformers", "accelerate"):
+        pytest.importorskip(module)
+    from mtqa.eval.records import result_from_dict
+    from mtqa.train import TrainConfig, train
+    from tests.eval.tiny_models import build_tiny_sentence_transformer
+
+    root = tmp_path_factory.mktemp("model")
+    encoder = build_tiny_sentence_transformer(root / "encoder")
+    out = root / "model"
+    train(TrainConfig(data=[str(default_build)], model=str(encoder), out=str(out), max_steps=2, batch_size=8,
+                      device="cpu", checkpoint_steps=1, progress=False, max_seq_length=128))
+    record_path = out / "mtqa_train.json"
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record["eval"] = [result_from_dict(json.loads(EVAL_RECORD.read_text(encoding="utf-8"))).to_dict()]
+    record_path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return out

@@ -56,8 +56,14 @@ def test_every_figure_is_the_manifests(default_card, default_build):
         f" {filter_rows[lang].kept / filter_rows[lang].rows:.1%} |" for lang in ("en", "x-rot13", "x-atbash"))
     for reason in m.pipeline["filter"]["checks"]:
         assert f"| `{reason}` |" in text
-    for lang, rows in m.langs.items():
-        assert f"| {lang} | {rows:,} |" in text
+    from tests.hub.test_dataset import markdown_table
+
+    table = markdown_table(text, "## Rows per language and origin")
+    for r in m.origin_counts():
+        assert table[r.lang]["published"] == f"{m.langs[r.lang]:,}"
+        assert (table[r.lang]["source"], table[r.lang]["mt"], table[r.lang]["ids missing"]) == \
+            (f"{r.source:,}", f"{r.mt:,}", f"{r.ids_missing:,}")
+    assert "human" not in table["en"]  # no human rows in the default build
     segment = m.stage("segment")
     assert f"| segment | {segment.seconds:.2f} | {m.count('segment', S.SEGMENTS):,} segments |" in text
     assert f"{m.count('translate', S.CACHE_HITS) + m.count('translate', S.TRANSLATED):,}" in text or \

@@ -27,6 +27,19 @@ def dry_run(build: Path, tmp_path: Path, *args: str, repo: str = "alice/mtqa-tes
     return result, stage
 
 
+def markdown_table(text: str, heading: str) -> dict[str, dict[str, str]]:
+    """The first table after ``heading``, as {first cell: {column: cell}}."""
+    lines = text.split(heading, 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    header, body = rows[0], rows[2:]
+    return {row[0]: dict(zip(header, row, strict=True)) for row in body}
+
+
 def load(stage: Path, config: str, cache: Path) -> dict:
     import datasets
 
@@ -89,10 +102,12 @@ def test_dropped_rows_are_missing_from_their_language_and_null_in_parallel(rejec
     for rid, lang, question in kept.select("id", "lang", "question").iter_rows():
         assert by_id[rid][f"question_{lang}"] == question
     # The card states the same counts.
-    card = (stage / "README.md").read_text()
+    table = markdown_table((stage / "README.md").read_text(), "## Rows per language and origin")
     for lang in ("x-rot13", "x-atbash"):
-        line = next(line for line in card.splitlines() if line.startswith(f"| {lang} | {manifest.langs[lang]:,} |"))
-        assert line.rstrip().endswith(f"| {manifest.rejected['langs'][lang]:,} |")
+        assert table[lang]["published"] == f"{manifest.langs[lang]:,}"
+        assert table[lang]["rejected by the filter"] == f"{manifest.rejected['langs'][lang]:,}"
+        built = next(r for r in manifest.origin_counts() if r.lang == lang)
+        assert table[lang]["mt"] == f"{built.mt:,}" == f"{manifest.langs[lang] + manifest.rejected['langs'][lang]:,}"
 
 
 def test_flag_mode_publishes_every_row_with_keep_side_by_side(flag_build, tmp_path):
@@ -128,11 +143,13 @@ def test_a_parallel_source_build_counts_rows_per_origin(parallel_build, tmp_path
     card = DatasetCard.load(stage / "README.md")
     assert card.data.annotations_creators == ["expert-generated"]
     assert card.data.language == ["en", "de", "es"]
+    table = markdown_table(card.text, "## Rows per language and origin")
     counts = shards.group_by("lang", "origin").len()
+    assert counts.height == 3
     for lang, origin, n in counts.iter_rows():
-        assert f"| {lang} | {n:,} |" in card.text
-    assert "Counted from the rows' `origin` column." in card.text
-    assert "human" in card.text.split("## Rows per language and origin")[1].split("\n\n")[2]
+        assert table[lang][origin] == f"{n:,}"
+    assert table["de"]["source"] == "0" and table["en"]["human"] == "0"
+    assert "Published rows per origin, from the rows' `origin` column." in card.text
 
 
 def test_split_into_several_files_still_loads_whole(default_build, tmp_path):
