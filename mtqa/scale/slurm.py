@@ -107,6 +107,7 @@ def render_script(config: BuildConfig, scale: ScaleConfig, config_path: Path, lo
         "# TEMPORARY, until the output locking of issue 13 lands: tasks that start together can lose",
         "# the first claim of a new --out (exit 2, 'not an mtqa build directory'); the claim then exists.",
         'if [ "$status" -eq 2 ] && [ "$claimed_before" = no ] && [ -e "$out/build.json" ]; then',
+        '  echo "mtqa: partition $shard lost the first claim of $out to another task; retrying" >&2',
         "  sleep 1; status=0; build || status=$?",
         "fi",
         '[ "$status" -eq 0 ] || exit "$status"',
