@@ -83,6 +83,9 @@ def hub_errors(token: str, repo: str, endpoint: str):
             raise MtqaError(f"the Hub refused to write to {repo} (403 Forbidden): the token has no write access "
                             "there (a read-only or fine-grained token?)") from None
         raise MtqaError(_scrub(f"the Hub answered {status or 'an error'} for {repo}: {one_line(e)}", token)) from None
+    except ValueError as e:  # the Hub's own check of the card's YAML, run before the upload
+        detail = "; ".join(line.strip("- ").strip() for line in str(e).splitlines() if line.strip())
+        raise MtqaError(_scrub(f"the Hub refused the upload to {repo}: {detail}", token)) from None
     except (ConnectionError, TimeoutError, OSError) as e:
         raise MtqaError(_scrub(f"cannot reach the Hub at {endpoint} ({one_line(e)}): check the network, "
                                "or use --dry-run", token)) from None

@@ -18,6 +18,7 @@ from mtqa.pipeline.stats import StageStats
 from mtqa.schema import passage_id, with_filter_columns
 from mtqa.toy_cipher import cipher
 from tests.helpers import FakeTranslateStep, steps_with
+from tests.hub.fake_hub import FakeHub
 
 TOKEN = "hf_mtqaTestTokenThatMustNeverBeWritten0123"
 
@@ -130,6 +131,28 @@ def parallel_build(tmp_path_factory, shared_data) -> Path:
         files=[ShardFile(str(path.relative_to(out)), len(rows), path.stat().st_size, "0" * 64, dict(per_lang))])
     (out / "manifest.json").write_text(json.dumps(manifest.to_dict()), encoding="utf-8")
     return out
+
+
+def assert_token_nowhere(token: str, output: str, *folders: Path) -> None:
+    assert token not in output
+    raw = token.encode()
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert raw not in path.read_bytes(), f"the token is in {path}"
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """huggingface_hub pointed at a fake Hub on 127.0.0.1, with the token in the environment."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # the single-commit path the fake Hub speaks
+    with FakeHub(TOKEN, user="alice", orgs=("team",)) as hub:
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        yield hub
 
 
 def read_stage_files(stage: Path) -> dict[str, bytes]:

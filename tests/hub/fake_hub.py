@@ -45,6 +45,7 @@ class FakeHub:
         self.repos: dict[str, Repo] = {}
         self.requests: list[Request] = []
         self.prs = 0
+        self.yaml_errors: list[str] = []  # what /api/validate-yaml answers (400) when set
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -90,6 +91,9 @@ class FakeHub:
             return self._send(h, 200, {"type": "user", "name": self.user,
                                        "orgs": [{"name": o, "type": "org"} for o in self.orgs]})
         if parts == ["api", "validate-yaml"]:
+            if self.yaml_errors:
+                return self._send(h, 400, {"errors": [{"message": m} for m in self.yaml_errors], "warnings": []},
+                                  {"X-Error-Code": "BadRequest"})
             return self._send(h, 200, {"errors": [], "warnings": []})
         if parts == ["api", "repos", "create"]:
             data = json.loads(body)

@@ -14,8 +14,7 @@ from click.testing import CliRunner
 from mtqa.cli import main
 from mtqa.hub.validate import model_metadata_problems
 from mtqa.pipeline.manifest import Manifest
-from tests.hub.conftest import TOKEN, read_stage_files
-from tests.hub.test_push import assert_token_nowhere, online  # noqa: F401  (the fixture)
+from tests.hub.conftest import TOKEN, assert_token_nowhere, read_stage_files
 
 pytestmark = pytest.mark.slow  # trains a tiny model once (a few seconds, mostly importing torch)
 
@@ -82,7 +81,7 @@ def test_a_model_not_trained_by_mtqa_is_refused(tmp_path):
     assert result.exit_code == 2 and "has no mtqa_train.json" in result.output
 
 
-def test_model_push_goes_to_a_model_repo(trained_model, tmp_path, online):  # noqa: F811
+def test_model_push_goes_to_a_model_repo(trained_model, tmp_path, online):
     stage = tmp_path / "s"
     result = run(trained_model, stage, "--repo", "alice/tiny-hybrid")
     assert result.exit_code == 0, result.output

@@ -11,34 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from mtqa.cli import main
-from tests.hub.conftest import TOKEN, read_stage_files
-from tests.hub.fake_hub import FakeHub
+from tests.hub.conftest import TOKEN, assert_token_nowhere, read_stage_files
 
 
 def run(build: Path, stage: Path, *args: str):
     return CliRunner().invoke(main, ["publish", str(build), "--stage", str(stage), *args])
-
-
-def assert_token_nowhere(token: str, output: str, *folders: Path) -> None:
-    assert token not in output
-    raw = token.encode()
-    for folder in folders:
-        for path in folder.rglob("*"):
-            if path.is_file():
-                assert raw not in path.read_bytes(), f"the token is in {path}"
-
-
-@pytest.fixture
-def online(monkeypatch):
-    """huggingface_hub pointed at a fake Hub on 127.0.0.1, with the token in the environment."""
-    from huggingface_hub import constants
-
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # the single-commit path the fake Hub speaks
-    with FakeHub(TOKEN, user="alice", orgs=("team",)) as hub:
-        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
-        yield hub
 
 
 def test_not_logged_in_is_one_line(default_build, tmp_path):
@@ -134,3 +111,11 @@ def test_dry_run_never_calls_the_hub(default_build, tmp_path, online):
     assert result.exit_code == 0, result.output
     assert online.requests == []
     shutil.rmtree(tmp_path / "s")
+
+
+def test_a_card_the_hub_refuses_is_one_line(default_build, tmp_path, online):
+    online.yaml_errors = ["\"license\" must be one of [apache-2.0, mit, ...]"]
+    result = run(default_build, tmp_path / "s", "--repo", "alice/x")
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "the Hub refused the upload to alice/x: Invalid metadata in README.md.; \"license\" must be" in result.output
+    assert not online.repo("alice/x").commits
