@@ -264,3 +264,33 @@ def test_not_a_parquet_file(tmp_path):
     path = tmp_path / "fake.parquet"
     path.write_text("not parquet")
     assert error_of(open_source, str(path)).startswith(f"not a readable Parquet file: {path}")
+
+
+# -- splits and unknown answers ----------------------------------------------------------------
+
+
+def test_a_files_split_is_the_one_its_name_says(tmp_path):
+    for name, split in [("dev-v2.0.json", "dev"), ("train-v2.0.json", "train"), ("NQ.test.jsonl", "test"),
+                        ("validation.jsonl", "validation"), ("xquad.en.json", "train"), ("contest.json", "train")]:
+        path = tmp_path / name
+        if name.endswith(".json"):
+            path.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [
+                {"context": "C.", "qas": [{"id": "1", "question": "Q?", "answers": []}]}]}]}))
+        else:
+            write_jsonl(path, [{"question": "Q?", "passage": "P."}])
+        assert open_source(str(path)).split == split, name
+        assert read_all(str(path), split="mine").column("split").to_pylist() == ["mine"]
+
+
+def test_a_squad_file_without_answers_says_so_once_and_marks_them_unknown(tmp_path, caplog):
+    """The official SQuAD test set's layout: questions with neither answers nor is_impossible."""
+    path = tmp_path / "test-v2.0.json"
+    path.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [{"context": "Alpha beta.", "qas": [
+        {"id": "1", "question": "Q one?"}, {"id": "2", "question": "Q two?"},
+        {"id": "3", "question": "Q three?", "is_impossible": True, "answers": []},
+        {"id": "4", "question": "Q four?", "answers": [{"text": "beta", "answer_start": 6}]}]}]}]}))
+    rows = read_all(str(path)).to_pylist()
+    assert [(r["is_impossible"], r["answers"]) for r in rows] == [
+        (None, []), (None, []), (True, []), (False, [{"text": "beta", "answer_start": 6}])]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "2 questions have neither answers nor is_impossible" in warnings[0]

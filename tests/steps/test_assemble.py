@@ -1,4 +1,6 @@
-from mtqa.schema import OUTPUT_SCHEMA, passage_id
+import pyarrow as pa
+
+from mtqa.schema import OUTPUT_SCHEMA, QA_SCHEMA, passage_id
 from mtqa.steps.assemble import AssembleStep
 from mtqa.pipeline.step import Chunk
 from mtqa.steps.dedup import DedupStep
@@ -42,3 +44,74 @@ def test_answer_found_in_translated_passage():
     out = run(qa, ["xx"]).to_pylist()
     xx = out[1]
     assert xx["answers"][0]["answer_start"] == xx["passage"].index(xx["answers"][0]["text"]) > 0
+
+
+# -- translations the source gave ------------------------------------------------------------
+
+
+def given(lang, question, passage, answers=(), origin="human"):
+    return {"lang": lang, "origin": origin, "title": f"{lang} title", "question": question, "passage": passage,
+            "answers": [{"text": t, "answer_start": s} for t, s in answers]}
+
+
+def with_parallel(rows):
+    """``qa_table`` rows with their ``parallel`` translations (which ``qa_table`` leaves out)."""
+    table = qa_table(rows)
+    column = pa.array([r.get("parallel") for r in rows], QA_SCHEMA.field("parallel").type)
+    return table.set_column(table.schema.get_field_index("parallel"), "parallel", column)
+
+
+def parallel_qa():
+    return with_parallel([
+        {"id": "a", "question": "Where is Paris?", "passage": "Paris is in France.",
+         "answers": [{"text": "France", "answer_start": 12}],
+         "parallel": [given("de", "Wo liegt Paris?", "Paris liegt in Frankreich.", [("Frankreich", 15)]),
+                      given("es", "¿Dónde está París?", "París está en Francia. Francia es grande.", [("Francia", 30)])]},
+        {"id": "b", "question": "What is big?", "passage": "Rome is big.", "answers": [{"text": "Rome", "answer_start": 0}],
+         "parallel": [given("de", "Was ist groß?", "Rom ist groß.", [("Roma", 0)])]},  # text not in the passage
+        {"id": "c", "question": "Which one?", "passage": "This one.", "answers": [{"text": "This", "answer_start": 0}],
+         "parallel": [given("de", "Welches?", "Dieses.", [])]},  # answerable, the translation has no answer
+        {"id": "d", "question": "Who knows?", "passage": "Nobody.", "is_impossible": True,
+         "parallel": [given("de", "Wer weiß?", "Niemand.", [("Niemand", 0)])]},
+    ])
+
+
+def test_given_translations_are_used_with_checked_spans_and_flagged_rows():
+    chunk = Chunk(index=0, qa=parallel_qa())
+    for step in [SegmentStep(), DedupStep(), AssembleStep(["de", "es"])]:  # no translate step: nothing is MT
+        chunk = step.process(chunk)
+    rows = {(r["id"], r["lang"]): r for r in chunk.output.to_pylist()}
+    flags = dict(zip([(r["id"], r["lang"]) for r in chunk.output.to_pylist()], chunk.row_flags))
+    assert [(r["id"], r["lang"], r["origin"]) for r in chunk.output.to_pylist()] == [
+        ("a", "en", "source"), ("a", "de", "human"), ("a", "es", "human"), ("b", "en", "source"),
+        ("b", "de", "human"), ("c", "en", "source"), ("c", "de", "human"), ("d", "en", "source"), ("d", "de", "human")]
+    assert rows["a", "de"]["answers"] == [{"text": "Frankreich", "answer_start": 15}] and flags["a", "de"] == []
+    # Given at 30, the text occurs at 14 and 23: moved to the nearest, and flagged.
+    assert rows["a", "es"]["answers"] == [{"text": "Francia", "answer_start": 23}] and flags["a", "es"] == ["answer_span"]
+    assert rows["b", "de"]["answers"] == [{"text": "Roma", "answer_start": -1}] and flags["b", "de"] == ["answer_span"]
+    assert rows["c", "de"]["answers"] == [] and flags["c", "de"] == ["answer_span"]
+    assert rows["d", "de"]["answers"] == [] and rows["d", "de"]["is_impossible"] is True and flags["d", "de"] == []
+    assert rows["a", "de"]["title"] == "T" and rows["a", "de"]["passage_id"] == rows["a", "en"]["passage_id"]
+    # Without machine translation, ids the source lacks in a language get no row there.
+    assert ("b", "es") not in rows
+    assert chunk.passage_sentences[2] == ["París está en Francia.", "Francia es grande."]
+
+
+def test_given_and_machine_translated_rows_are_counted_per_language():
+    chunk = Chunk(index=0, qa=parallel_qa())
+    step = AssembleStep(["de", "es"])
+    for s in [SegmentStep(), DedupStep(), FakeTranslateStep(["de", "es"])]:
+        chunk = s.process(chunk)
+    (chunk,) = step.run([chunk])
+    origins = [(r["id"], r["lang"], r["origin"]) for r in chunk.output.to_pylist() if r["lang"] == "es"]
+    assert origins == [("a", "es", "human"), ("b", "es", "mt"), ("c", "es", "mt"), ("d", "es", "mt")]
+    langs = chunk.stats["assemble"].langs
+    assert langs["en"] == {"rows_source": 4}
+    assert langs["de"] == {"rows_human": 4, "answers_given": 2, "spans_indexed": 1, "spans_not_found": 1,
+                           "answers_missing": 1, "rows_flagged_span": 2}
+    assert langs["es"] == {"rows_human": 1, "rows_mt": 3, "ids_missing": 3, "answers_given": 1,
+                           "spans_relocated": 1, "rows_flagged_span": 1}
+    assert chunk.stats["assemble"].counts == {"rows_source": 4, "rows_human": 5, "rows_mt": 3, "rows_in": 4,
+                                              "rows_out": 12}
+    mt = [r for r in chunk.output.to_pylist() if r["origin"] == "mt"][0]
+    assert mt["question"] == reverse_words("What is big?", "es")
