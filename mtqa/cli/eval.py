@@ -25,6 +25,9 @@ from mtqa.config_fields import Benchmark, Device, choice_values
 @click.option("--label", metavar="NAME", help="The model's name in the tables (default: its folder name).")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N",
               help="xquad-r/mlqa-r: only the first N paragraphs of each language (a quick check).")
+@click.option("--titles", metavar="FILE|BUILD",
+              help="xquad-r/mlqa-r: only these articles, queries and candidates alike: a file of titles (one per "
+                   "line), or a build folder (or its manifest.json) for the titles that build held out.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Texts per encoder batch.")
 @click.option("--device", type=click.Choice(choice_values(Device)), default="auto", show_default=True,
               help="Where to encode. auto: CUDA when present.")
@@ -37,7 +40,7 @@ from mtqa.config_fields import Benchmark, Device, choice_values
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars (default: only on a terminal; otherwise progress lines are logged).")
 @user_errors
-def eval_(model, benchmark, data, corpus, langs, out, label, limit, batch_size, device, max_length, query_prefix,
+def eval_(model, benchmark, data, corpus, langs, out, label, limit, titles, batch_size, device, max_length, query_prefix,
           passage_prefix, cache_dir, no_cache, progress) -> None:
     """Evaluate a dense retriever on XQuAD-R, MLQA-R (LAReQA: mono, cross, multilingual mAP) or MIRACL.
 
@@ -48,6 +51,7 @@ def eval_(model, benchmark, data, corpus, langs, out, label, limit, batch_size, 
       mtqa eval --model M --benchmark mlqa-r --data lareqa/mlqa-dev-r --out out/eval
       mtqa eval --model M --benchmark miracl --data miracl --langs sw --out out/eval
       mtqa eval --model M --data lareqa/xquad-r --langs en,de --limit 20 --out /tmp/quick
+      mtqa eval --model M --data lareqa/xquad-r --titles out/xquad-train --out out/eval   # its held-out titles
 
     Definitions (ranks, tie rule, macro-averages): docs/eval.md.
     """
@@ -55,6 +59,11 @@ def eval_(model, benchmark, data, corpus, langs, out, label, limit, batch_size, 
     from mtqa.translation.models import default_cache_dir
 
     progress = progress_default(progress)
+    title_list = None
+    if titles is not None:
+        from mtqa.readers.titles import read_titles
+
+        title_list = read_titles(titles)
     if no_cache:
         cache_dir = None
     elif cache_dir is None:
@@ -62,6 +71,11 @@ def eval_(model, benchmark, data, corpus, langs, out, label, limit, batch_size, 
     result, paths = evaluate_and_write(
         model, benchmark, out, data=data, corpus=corpus, langs=split_list(langs), limit=limit, label=label,
         batch_size=batch_size, device=device, max_length=max_length, query_prefix=query_prefix,
-        passage_prefix=passage_prefix, cache_dir=cache_dir, progress=progress)
+        passage_prefix=passage_prefix, cache_dir=cache_dir, progress=progress, titles=title_list)
     click.echo(miracl_markdown(result) if benchmark == "miracl" else lareqa_summary_table([result]))
+    if title_list is not None:
+        files = result.files.values()
+        click.echo(f"\nrestricted to the {len(title_list)} titles of {titles}: queries and candidates of those "
+                   f"articles only ({sum(f.questions for f in files):,} questions, "
+                   f"{sum(f.candidates for f in files):,} candidates over {len(result.files)} languages)")
     click.echo("\nwrote " + ", ".join(str(p) for p in paths))

@@ -21,6 +21,10 @@ every number as a :class:`~mtqa.eval.records.LareqaResult`: per-setting mAP / R@
 multilingual (pooled) setting, rank distance and the paper's macro-averages. docs/eval.md
 defines each of them. The data folder is always given (``--data``): the LAReQA repository's
 ``xquad-r`` or ``mlqa-dev-r`` folder.
+
+``titles`` restricts an evaluation to the articles so named (``mtqa eval --titles``, e.g. the
+titles a build held out, :func:`mtqa.readers.titles.read_titles`): only their paragraphs are
+read, so both the queries and the candidate pool are those articles'.
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ class LareqaData:
     langs: tuple[str, ...]
     by_lang: dict[str, LareqaLanguage]
     limit: int | None = None
+    titles: tuple[str, ...] | None = None  # only the articles with these titles were read
 
     def pooled(self) -> tuple[list[str], np.ndarray, list[str], list[tuple[int, int]], np.ndarray]:
         """Everything in pooled order (languages in ``langs`` order).
@@ -150,8 +155,10 @@ def _answer_sentence(context: str, breaks: list, start: int, where: str) -> int:
     raise MtqaError(f"{where}: answer_start {start} lies in no sentence span of sentence_breaks")
 
 
-def load_language(path: Path, lang: str, *, limit: int | None = None) -> LareqaLanguage:
-    """Read and validate one LAReQA language file (``limit``: only its first N paragraphs)."""
+def load_language(path: Path, lang: str, *, limit: int | None = None,
+                  titles: frozenset[str] | None = None) -> LareqaLanguage:
+    """Read and validate one LAReQA language file (``limit``: only its first N paragraphs;
+    ``titles``: only the articles with these titles, before the limit)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -167,6 +174,8 @@ def load_language(path: Path, lang: str, *, limit: int | None = None) -> LareqaL
     for ai, article in enumerate(articles):
         if limit is not None and n_par >= limit:
             break
+        if titles is not None and article.get("title") not in titles:
+            continue
         paragraphs = _field(article, "paragraphs", list, f"{path.name}: data[{ai}]")
         for pi, par in enumerate(paragraphs):
             if limit is not None and n_par >= limit:
@@ -202,19 +211,20 @@ def load_language(path: Path, lang: str, *, limit: int | None = None) -> LareqaL
                 answers.append(base + _answer_sentence(context, breaks, start, f"{qwhere} ({qid})"))
             n_par += 1
     if not questions:
-        raise MtqaError(f"{path}: no questions")
+        raise MtqaError(f"{path}: no questions" + (f" in the {len(titles)} titles asked for" if titles else ""))
     return LareqaLanguage(lang=lang, path=path, sha256=hashlib.sha256(raw).hexdigest(), question_ids=tuple(ids),
                           questions=tuple(questions), candidates=tuple(candidates), candidate_keys=tuple(keys),
                           answers=np.array(answers, dtype=np.int64))
 
 
 def load_lareqa(folder: Path | None, benchmark: str, *, langs: Sequence[str] | None = None,
-                limit: int | None = None) -> LareqaData:
+                limit: int | None = None, titles: Sequence[str] | None = None) -> LareqaData:
     """Load ``<folder>/<lang>.json`` for each language of ``benchmark`` (or of ``langs``).
 
     ``folder`` is the benchmark's folder of the LAReQA repository (``lareqa/xquad-r``,
     ``lareqa/mlqa-dev-r``); None is an error saying so. ``limit`` keeps only the first N
-    paragraphs of every file: a quick check, not comparable with full results.
+    paragraphs of every file: a quick check, not comparable with full results. ``titles``
+    keeps only those articles (queries and candidates), e.g. the ones a build held out.
     """
     check_benchmark(benchmark)
     if folder is None:
@@ -237,8 +247,19 @@ def load_lareqa(folder: Path | None, benchmark: str, *, langs: Sequence[str] | N
             raise MtqaError("--langs names no language")
     if limit is not None and limit < 1:
         raise MtqaError(f"limit must be at least 1, got {limit}")
-    by_lang = {lang: load_language(folder / f"{lang}.json", lang, limit=limit) for lang in chosen}
-    return LareqaData(benchmark=benchmark, folder=folder, langs=tuple(chosen), by_lang=by_lang, limit=limit)
+    kept = None
+    if titles is not None:
+        kept = tuple(dict.fromkeys(titles))
+        if not kept:
+            raise MtqaError("the title list holds no titles")
+    by_lang = {lang: load_language(folder / f"{lang}.json", lang, limit=limit,
+                                   titles=frozenset(kept) if kept else None) for lang in chosen}
+    if kept:
+        logger.info("restricted to %d titles: %s questions, %s candidates", len(kept),
+                    f"{sum(len(d.questions) for d in by_lang.values()):,}",
+                    f"{sum(len(d.candidates) for d in by_lang.values()):,}")
+    return LareqaData(benchmark=benchmark, folder=folder, langs=tuple(chosen), by_lang=by_lang, limit=limit,
+                      titles=kept)
 
 
 def encode_unique(encoder: Encoder, cache: EmbeddingCache | None, texts: list[str], kind: str, batch_size: int,

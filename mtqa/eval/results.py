@@ -189,15 +189,16 @@ def evaluate_and_write(model, benchmark: str, out: Path, *, data: Path | None = 
                        langs: list[str] | None = None, limit: int | None = None, label: str | None = None,
                        batch_size: int = 64, device: str = "auto", max_length: int = 512,
                        query_prefix: str | None = None, passage_prefix: str | None = None,
-                       cache_dir: Path | None = None, progress: bool = False
-                       ) -> tuple[LareqaResult | MiraclResult, list[Path]]:
+                       cache_dir: Path | None = None, progress: bool = False,
+                       titles: Sequence[str] | None = None) -> tuple[LareqaResult | MiraclResult, list[Path]]:
     """``mtqa eval``: load the encoder, evaluate ``benchmark``, write the results into ``out``.
 
     ``benchmark`` is ``xquad-r``, ``mlqa-r`` (:func:`mtqa.eval.lareqa.evaluate_lareqa`; ``data``
     is the benchmark's folder of the LAReQA repository) or ``miracl``
     (:func:`mtqa.eval.miracl.evaluate_miracl`; ``data`` is its topics/qrels folder). ``data``
     is required; without it the error says where to get it. ``cache_dir=None``: no embedding
-    cache. Returns the result record and the files written.
+    cache. ``titles``: XQuAD-R / MLQA-R only, just those articles (queries and candidates).
+    Returns the result record and the files written.
     """
     from mtqa.config_fields import Benchmark
     from mtqa.eval.embedding_cache import EmbeddingCache
@@ -211,10 +212,12 @@ def evaluate_and_write(model, benchmark: str, out: Path, *, data: Path | None = 
     if benchmark in BENCHMARK_LANGS:
         if corpus is not None:
             raise MtqaError(f"--corpus is for MIRACL; {benchmark} candidates come from --data")
-        dataset = load_lareqa(data, benchmark, langs=langs, limit=limit)
+        dataset = load_lareqa(data, benchmark, langs=langs, limit=limit, titles=titles)
     elif benchmark == "miracl":
         if limit is not None:
             raise MtqaError("--limit is for XQuAD-R / MLQA-R, not MIRACL")
+        if titles is not None:
+            raise MtqaError("--titles is for XQuAD-R / MLQA-R, not MIRACL")
         if data is None:
             raise MtqaError(missing_data_message())
     else:
