@@ -88,8 +88,8 @@ KNOWN_SOURCES: dict[str, KnownSource] = {s.hub_id: s for s in (
 }"""),
 )}
 
-# Source kinds that read a known dataset from a local copy: the embedded XQuAD excerpt, and
-# the parallel layouts of issue 11 (``xquad:DIR``, ``mlqa:DIR``).
+# Source kinds (or spec prefixes) that read a known dataset from a local copy: the embedded
+# XQuAD excerpt, and the parallel layouts ``xquad:DIR`` and ``mlqa:DIR``.
 _KIND_TO_HUB_ID = {"sample": "google/xquad", "xquad": "google/xquad", "mlqa": "facebook/mlqa"}
 
 
@@ -98,7 +98,8 @@ def known_source(source: dict) -> KnownSource | None:
     hub_id = source.get("hub_id")
     if hub_id in KNOWN_SOURCES:
         return KNOWN_SOURCES[hub_id]
-    hub_id = _KIND_TO_HUB_ID.get(str(source.get("kind")))
+    prefix = str(source.get("spec") or "").partition(":")[0] if ":" in str(source.get("spec") or "") else None
+    hub_id = _KIND_TO_HUB_ID.get(str(source.get("kind"))) or _KIND_TO_HUB_ID.get(prefix or "")
     return KNOWN_SOURCES.get(hub_id) if hub_id else None
 
 

@@ -19,7 +19,7 @@ from mtqa.hub.validate import hub_language
 
 TEMPLATE = "dataset_card.md"
 TASK_CATEGORIES = ["question-answering", "text-retrieval"]
-TAGS = ["mtqa", "machine-translated", "parallel-corpus", "multilingual-retrieval", "cross-lingual-retrieval"]
+TAGS = ["mtqa", "parallel-corpus", "multilingual-retrieval", "cross-lingual-retrieval"]
 
 #: What each column of a language config holds (mtqa.schema.SHARD_SCHEMA, and issue 11's origin).
 COLUMN_MEANINGS = {
@@ -93,7 +93,8 @@ def dataset_card_data(facts: DatasetFacts, export: DatasetExport):
         source_datasets=list(facts.source_datasets) or ["original"],
         task_categories=list(TASK_CATEGORIES),
         pretty_name=facts.pretty_name,
-        tags=list(TAGS),
+        tags=TAGS + [tag for origin, tag in (("mt", "machine-translated"), ("human", "human-translated"))
+                     if origin in facts.origins_present],
         configs=configs,
     )
 

@@ -7,9 +7,9 @@
   every shard column (``mtqa.schema.SHARD_SCHEMA``, and ``origin`` when the build has it);
 - ``parallel/{split}-….parquet``: one row per id with ``id, source, split, title,
   is_impossible, passage_id`` and, per language ``L`` in the build's order,
-  ``question_L, passage_L, answers_L`` (plus ``origin_L`` when the build has origins and
-  ``keep_L`` in the filter's ``flag`` mode); null where that language has no row for the id
-  (the filter dropped it);
+  ``question_L, passage_L, answers_L`` (plus ``origin_L`` when the build has origins, and
+  ``keep_L`` when some published rows are flagged ``keep = false``); null where that language
+  has no row for the id (the filter dropped it);
 - ``rejected/{split}-….parquet`` (only with ``include_rejected``): the rows the filter failed,
   with their reasons and scores.
 
@@ -238,8 +238,10 @@ def export_build(out_dir: Path, manifest: Manifest, stage: Path, *, include_reje
         rows = data.filter(pc.equal(data.column("lang"), lang))
         configs.append(_write_config(rows, stage, lang, "language", splits, max_rows_per_file))
         logger.info("config %s: %d rows", lang, rows.num_rows)
-    flag_mode = (manifest.pipeline.get("filter") or {}).get("mode") == "flag" and "keep" in data.column_names
-    configs.append(_write_config(parallel_table(data, langs, with_keep=flag_mode), stage, PARALLEL, "parallel",
+    # Flagged rows (flag mode, or human rows the filter flags rather than drops) are published with
+    # keep = false: the parallel config needs each language's keep beside its text then.
+    flagged = "keep" in data.column_names and not pc.all(pc.fill_null(data.column("keep"), True)).as_py()
+    configs.append(_write_config(parallel_table(data, langs, with_keep=flagged), stage, PARALLEL, "parallel",
                                  splits, max_rows_per_file))
     if include_rejected:
         rejected_paths = [f.rejected["path"] for f in manifest.files if f.rejected]

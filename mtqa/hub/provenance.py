@@ -98,6 +98,7 @@ class DatasetFacts:
     model: dict | None  # name, model, family, fingerprint
     decoding: dict
     filter_mode: str
+    human_mode: str | None  # what the filter does to failing human rows (None: the build has no such setting)
     filter_settings: dict
     checks: tuple[CheckFact, ...]
     rows: tuple[LanguageRows, ...]
@@ -157,6 +158,9 @@ def _source_fact(source: dict, overrides: dict[str, str]) -> SourceFact:
     else:
         location = str(source.get("origin") or source.get("path") or source.get("spec") or name)
         revision = f"sha256 {source['sha256']}" if source.get("sha256") else None
+        files = source.get("files")
+        if revision is None and isinstance(files, dict) and files:
+            revision = f"{len(files)} files, each one's sha256 in manifest.json"
     if name in overrides:
         license, stated = overrides[name], "the publisher (`--source-license`)"
     elif hub_license(source.get("license")):
@@ -256,14 +260,14 @@ def known_limits(facts: DatasetFacts) -> tuple[str, ...]:
     if facts.lid_unjudged:
         limits.append(f"**Language not identified** for {', '.join(facts.lid_unjudged)}: the language "
                       "identifier does not know these languages, so `wrong_language` could not fail there.")
-    limits += [
-        f"**English-centric content.** Questions and passages come from {facts.source_lang} sources "
-        "(mostly English Wikipedia): topics, entities and the way questions are asked are those of the "
-        "source, not of native speakers of the other languages. Scores measured on translated test data "
-        "can differ from scores on native data.",
-        "**Rows the filter dropped** are missing from the language configs; the `parallel` config has nulls "
-        "in their place. Skip nulls when pairing languages.",
-    ]
+    limits.append(
+        f"**{facts.source_lang}-centric content.** Every question and passage was first written in "
+        f"{facts.source_lang} (mostly from Wikipedia): topics, entities and the way questions are asked are those "
+        "of the source, not of native speakers of the other languages. Scores measured on translated test data "
+        "can differ from scores on native data.")
+    if any(r.rejected for r in facts.rows):
+        limits.append("**Rows the filter dropped** are missing from the language configs; the `parallel` config "
+                      "has nulls in their place. Skip nulls when pairing languages.")
     if len(set(facts.licenses)) > 1 or any(lic.startswith("cc-by-sa") for lic in facts.licenses):
         limits.append("**Licence.** ShareAlike and attribution terms of the sources carry over to this data and "
                       "to what is derived from it.")
@@ -309,14 +313,16 @@ def dataset_facts(manifest: Manifest, export: DatasetExport, *, repo: str,
     citations += [(s.title or s.name, s.citation) for s in sources if s.citation]
     facts = DatasetFacts(
         repo=repo,
-        pretty_name=f"mtqa: {manifest.pipeline.get('name') or 'build'} ({', '.join(export.langs)})",
+        pretty_name=f"mtqa: {' + '.join(dict.fromkeys(s.title or s.name for s in sources))} in "
+                    f"{len(export.langs)} languages",
         source_lang=manifest.source_lang,
         langs=export.langs,
         sources=sources,
         model={k: model.get(k) for k in ("name", "model", "family", "fingerprint")} if model else None,
         decoding=dict(model.get("decoding") or {}),
         filter_mode=str(settings.get("mode") or "drop"),
-        filter_settings={k: v for k, v in settings.items() if k not in ("mode", "checks", "lid")},
+        human_mode=settings.get("human_mode"),
+        filter_settings={k: v for k, v in settings.items() if k not in ("mode", "human_mode", "checks", "lid")},
         checks=checks,
         rows=rows,
         origins_from=origins_from,
@@ -340,7 +346,7 @@ def dataset_facts(manifest: Manifest, export: DatasetExport, *, repo: str,
         source_datasets=tuple(dict.fromkeys(f"extended|{s.hub_id}" for s in sources if s.hub_id)),
         spans=tuple(manifest.span_counts()),
         title_split=manifest.title_split(),
-        not_in_source=manifest.not_in_source(),
+        not_in_source={lang: n for lang, n in manifest.not_in_source().items() if n},
     )
     return _with_limits(facts)
 

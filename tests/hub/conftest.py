@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from mtqa.config import BuildConfig, load_config
+from mtqa.config import BuildConfig, load_config, load_pipeline
 from mtqa.pipeline.builder import run_build
 from mtqa.pipeline.manifest import Manifest, ShardFile
 from mtqa.pipeline.stats import StageStats
@@ -78,6 +78,24 @@ def flag_build(tmp_path_factory) -> Path:
     config = load_config(BuildConfig, None, out=str(out), langs=["x-rot13"])
     translate = FakeTranslateStep(config.langs, fn=_emptying(5))
     run_build(config, progress=False, steps=steps_with(config, translate, filter_mode="flag"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def xquad_mixed_build(tmp_path_factory, shared_data) -> Path:
+    """A real parallel-source build: ``xquad:`` with its German and Spanish translations (origin
+    ``human``) and x-rot13 machine-translated (a cipher translator), 60 questions. The filter's
+    language ID is left out: slow, and not what publishing is about."""
+    from tests.parallel.helpers import build
+
+    xquad = shared_data / "xquad"
+    if not (xquad / "xquad.de.json").is_file():
+        pytest.skip(f"{xquad} not found")
+    out = tmp_path_factory.mktemp("build") / "xquad-mixed"
+    checks = ["empty", "too_short", "length_ratio", "repetition", "copy", "answer_lost"]
+    config = load_pipeline(None, sources=[f"xquad:{xquad}"], out=str(out), langs=["de", "es", "x-rot13"], limit=60,
+                           **{"filter.checks": checks})
+    build(config, FakeTranslateStep(["x-rot13"], fn=cipher))
     return out
 
 

@@ -152,6 +152,40 @@ def test_a_parallel_source_build_counts_rows_per_origin(parallel_build, tmp_path
     assert "Published rows per origin, from the rows' `origin` column." in card.text
 
 
+def test_a_real_parallel_source_build_mixes_human_and_machine_rows(xquad_mixed_build, shared_data, tmp_path):
+    result, stage = dry_run(xquad_mixed_build, tmp_path)
+    assert result.exit_code == 0, result.output
+    manifest = Manifest.load(xquad_mixed_build)
+    built = {r.lang: r for r in manifest.origin_counts()}
+    assert (built["de"].human, built["x-rot13"].mt, built["en"].source) == (60, 60, 60)
+    for lang, rows in manifest.langs.items():
+        loaded = load(stage, lang, tmp_path / "c")["test"]
+        assert loaded.num_rows == rows
+        assert set(loaded["origin"]) == {{"en": "source", "x-rot13": "mt"}.get(lang, "human")}
+    german = {f"xquad:{qa['id']}": qa["question"]
+              for a in json.loads((shared_data / "xquad" / "xquad.de.json").read_text(encoding="utf-8"))["data"]
+              for p in a["paragraphs"] for qa in p["qas"]}
+    parallel = load(stage, "parallel", tmp_path / "c")["test"]
+    assert parallel.num_rows == 60
+    for row in parallel:
+        assert row["question_de"] == german[row["id"]]  # the human translation, by id
+        assert row["question_x-rot13"] == cipher(row["question_en"], "x-rot13")
+        assert (row["origin_de"], row["origin_x-rot13"]) == ("human", "mt")
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(stage / "README.md")
+    assert card.data.annotations_creators == ["expert-generated", "machine-generated"]
+    assert "human-translated" in card.data.tags and "machine-translated" in card.data.tags
+    table = markdown_table(card.text, "## Rows per language and origin")
+    for lang, r in built.items():
+        assert (table[lang]["source"], table[lang]["human"], table[lang]["mt"], table[lang]["ids missing"]) == \
+            (str(r.source), str(r.human), str(r.mt), str(r.ids_missing))
+    spans = markdown_table(card.text, "### Answer spans of the human translations")
+    for s in manifest.span_counts():
+        assert spans[s.lang]["index their passage"] == f"{s.indexed:,}"
+    assert set(spans) == {"de", "es"}
+
+
 def test_split_into_several_files_still_loads_whole(default_build, tmp_path):
     config = PublishConfig(folder=str(default_build), repo="alice/x", dry_run=True, stage=str(tmp_path / "s"),
                            max_rows_per_file=25)

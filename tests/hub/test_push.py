@@ -53,8 +53,10 @@ def test_unreachable_hub_is_one_line(default_build, tmp_path, monkeypatch):
 
 def test_push_uploads_exactly_the_stage(default_build, tmp_path, online):
     stage = tmp_path / "s"
-    result = run(default_build, stage, "--repo", "alice/mtqa-default", "--private")
+    result = CliRunner().invoke(main, ["-vv", "publish", str(default_build), "--stage", str(stage),
+                                       "--repo", "alice/mtqa-default", "--private"])
     assert result.exit_code == 0, result.output
+    assert "created dataset repo alice/mtqa-default (private)" in result.output  # the debug log is in the output
     repo = online.repo("alice/mtqa-default")
     assert repo.private
     assert repo.files == read_stage_files(stage)
