@@ -42,6 +42,8 @@ from mtqa.scale.config import Executor, TaskCache
 @click.option("--title-seed", type=int, metavar="N", help="Seed of --title-fraction (default 0).")
 @click.option("--title-complement", is_flag=True, default=None,
               help="Keep the titles --titles or --title-fraction leaves out instead (the other side of the split).")
+@click.option("--cache-dir", metavar="DIR",
+              help="Where converted models and the translation cache live (default: $MTQA_CACHE or ~/.cache/mtqa).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
 @click.option("--executor", type=click.Choice(choice_values(Executor)),
               help="Run --tasks partitions as tasks: one after another here (local), on Ray, or as a Slurm array.")
@@ -57,7 +59,7 @@ from mtqa.scale.config import Executor, TaskCache
 @user_errors
 def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_batch_tokens, chunk_size,
           num_shards, shard_index, filter_mode, split, no_mt, titles, title_fraction, title_seed, title_complement,
-          progress, executor, tasks, ray_address, cpus_per_task, gpus_per_task,
+          cache_dir, progress, executor, tasks, ray_address, cpus_per_task, gpus_per_task,
           slurm_partition, time_limit, dry_run, task_cache) -> None:
     """Translate English QA data into parallel multilingual Arrow shards.
 
@@ -73,7 +75,7 @@ def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_ba
     """
     from mtqa.config import load_pipeline
     from mtqa.pipeline.builder import run_build
-    from mtqa.summary import format_summary
+    from mtqa.summary import format_outcome, format_summary
 
     # Without machine translation the default's pseudo-languages cannot have rows: take the sources' own ("*").
     langs = ["*"] if no_mt and langs is None and pipeline is None else split_list(langs)
@@ -93,7 +95,8 @@ def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_ba
         title_seed=title_seed,
         title_complement=title_complement,
         **{"translate.model": model, "translate.device": device, "translate.beam_size": beam_size,
-           "translate.max_batch_tokens": max_batch_tokens, "filter.mode": filter_mode},
+           "translate.max_batch_tokens": max_batch_tokens, "translate.cache_dir": cache_dir,
+           "filter.mode": filter_mode},
     )
     scale_options = {"tasks": tasks, "ray_address": ray_address, "cpus_per_task": cpus_per_task,
                      "gpus_per_task": gpus_per_task, "partition": slurm_partition, "time": time_limit,
@@ -117,4 +120,4 @@ def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_ba
         raise MtqaError(f"{', '.join(given)} need --executor local, ray or slurm")
     manifest = run_build(config, progress=progress)
     click.echo(format_summary(manifest))
-    click.echo(f"\nwrote {config.out}/ ({manifest.rows:,} rows); manifest: {config.out}/manifest.json")
+    click.echo("\n" + format_outcome(manifest, config.out))

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
+import os
 import sys
 
 import click
 
 from mtqa.errors import MtqaError
 
+#: ``OSError``s that are the machine's state, not a bug: a full, read-only or missing disk or
+#: directory. Any that reaches the CLI unconverted is still one line naming the path.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
+                         errno.EISDIR, errno.EEXIST, errno.ENOENT, errno.EIO, errno.EMFILE, errno.ENAMETOOLONG})
+
+#: Loggers whose INFO lines are shown without ``-v``: progress lines stand in for the progress
+#: bars when stderr is not a terminal, so a long job is never silent.
+PROGRESS_LOGGERS = ("mtqa.pipeline.progress", "mtqa.eval.progress")
+
 
 def user_errors(func):
-    """Turn MtqaError into one line on stderr and exit status 2; Ctrl-C into one line and 130."""
+    """Turn MtqaError into one line on stderr and exit status 2; Ctrl-C into one line and 130.
+    A disk ``OSError`` (see :data:`DISK_ERRNOS`) is one line and exit 2 too."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -20,6 +32,12 @@ def user_errors(func):
             return func(*args, **kwargs)
         except MtqaError as e:
             click.echo(f"mtqa: error: {e}", err=True)
+            sys.exit(MtqaError.exit_code)
+        except OSError as e:
+            if e.errno not in DISK_ERRNOS:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"mtqa: error: {where}{os.strerror(e.errno)}", err=True)
             sys.exit(MtqaError.exit_code)
         except KeyboardInterrupt:
             click.echo("mtqa: interrupted; finished chunks are kept: rerun the same command to continue", err=True)
@@ -57,6 +75,8 @@ def setup_logging(verbosity: int) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
     logger.propagate = False
+    for name in PROGRESS_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if verbosity <= 1 else logging.DEBUG)
 
 
 def progress_default(progress: bool | None) -> bool:

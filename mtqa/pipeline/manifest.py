@@ -173,6 +173,10 @@ class Manifest:
     partitions: list[dict] | None = None  # the merged manifest: each partition's rows and resume counts
     balance: Balance | None = None  # the merged manifest of a partitioned build: per-partition spread
     extra: dict = field(default_factory=dict)  # what steps add through Step.describe(), beyond sources
+    #: Never written: what the run that returned this manifest did (an
+    #: ``mtqa.pipeline.executor.RunRecord``: chunks resumed and built, partitions missing), for
+    #: the summary. None for a manifest read from a file.
+    this_run: Any = field(default=None, compare=False, repr=False)
 
     # -- counts ----------------------------------------------------------------------------
     def stage(self, name: str) -> StageStats:

@@ -4,11 +4,20 @@ A QA record is a dict with ``id`` (the original id or None), ``title``, ``questi
 ``passage``, ``answers`` (``[{text, answer_start}]``) and ``is_impossible``; a reader turns
 it into a row of ``mtqa.schema.QA_SCHEMA`` with :func:`row_id`. Bad values raise
 :class:`~mtqa.errors.MtqaError` naming the field and ``where`` the row is.
+
+Text that Python can hold but UTF-8 cannot encode: a JSON string may carry a lone surrogate
+(``"\\ud83d"``, half of an emoji cut by a careless exporter), which Arrow refuses. The policy
+is to **repair, not refuse**: every lone surrogate becomes U+FFFD (the replacement
+character), in every text field and id (:func:`repair_text`, :func:`repair_record`); the
+row is kept, and a reader that calls :func:`repair_record` counts it under
+:data:`ROWS_REPAIRED`. A well-formed surrogate pair (``"\\ud83d\\ude00"``) is one character
+by the time it reaches Python and is kept as it is.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from mtqa.errors import MtqaError
@@ -20,6 +29,38 @@ SKIP_EMPTY_PASSAGE = "empty_passage"
 SKIP_NOT_POSITIVE = "not_positive"
 SKIP_NO_SELECTED_PASSAGE = "no_selected_passage"
 SKIP_ANSWER_NOT_FOUND = "answer_not_found"
+
+
+#: Rows read with a lone surrogate in a text field, repaired to U+FFFD (see the module).
+ROWS_REPAIRED = "rows_repaired"
+#: Exact repeats of a row (same id, same content) dropped by the reader step.
+SKIP_DUPLICATE_ID = "duplicate_id"
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repair_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (the text itself when it has none)."""
+    return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
+
+
+def repair_record(record: dict) -> bool:
+    """Repair the text fields of a QA record in place (``id``, ``title``, ``question``,
+    ``passage``, answer texts, and the same fields of each ``parallel`` translation); returns
+    whether any held a lone surrogate."""
+    repaired = False
+    for item in [record, *[p for p in record.get("parallel") or [] if isinstance(p, dict)]]:
+        for name in ("id", "title", "question", "passage"):
+            value = item.get(name)
+            if isinstance(value, str) and _LONE_SURROGATE.search(value):
+                item[name] = repair_text(value)
+                repaired = True
+        for answer in item.get("answers") or []:
+            text = answer.get("text") if isinstance(answer, dict) else None
+            if isinstance(text, str) and _LONE_SURROGATE.search(text):
+                answer["text"] = repair_text(text)
+                repaired = True
+    return repaired
 
 
 def skipped_key(reason: str) -> str:
@@ -52,7 +93,7 @@ def row_id(name: str, record: dict) -> str:
     already starts with ``f"{name}:"`` is kept, so QA rows written by mtqa and read back keep
     their ids."""
     original = record.get("id")
-    original = None if original is None or original == "" else str(original)
+    original = None if original is None or original == "" else repair_text(str(original))
     if original is not None and original.startswith(f"{name}:"):
         return original
     return f"{name}:{original or pair_hash(record['question'], record['passage'])}"
@@ -114,6 +155,7 @@ def parse_answers(value: Any, passage: str, where: str, field: str = "answers") 
     for text, start in pairs:
         if not isinstance(text, str):
             raise MtqaError(f"{where}: answer text must be a string, got {type(text).__name__}")
+        text = repair_text(text)
         if text.strip():
             out.append({"text": text, "answer_start": locate(passage, text, start)})
     return out
@@ -140,7 +182,7 @@ def text_field(row: dict, names: tuple[str, ...], where: str) -> str:
         if value is not None:
             if not isinstance(value, str):
                 raise MtqaError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
-            return value
+            return repair_text(value)
     raise MtqaError(f"{where}: missing field {names[0]!r}")
 
 
@@ -161,7 +203,7 @@ def normalize_row(row: dict, where: str) -> dict:
     title = row.get("title")
     return {
         "id": row.get("id"),
-        "title": None if title is None else str(title),
+        "title": None if title is None else repair_text(str(title)),
         "question": question,
         "passage": passage,
         "answers": [] if impossible else answers,

@@ -15,12 +15,21 @@ partition reads the whole input and keeps its own rows (docs/source.md, "Partiti
 and each skipped Hub row (``skipped``, ``skipped_{reason}``) in the chunk of the row that
 follows it in the input; rows skipped after the input's last row count in the chunk holding
 that row, which is why a finished chunk is held until a later row has been read. Summed over
-every chunk of every partition, the counts are the sources' own counts (``QASource.stats``).
+every chunk of every partition, the counts are the sources' own counts (``QASource.stats``),
+plus the duplicate rows this step drops.
+
+Duplicate ids: every partition reads the whole input, so the reader sees every row and keeps
+each id with a digest of its row (about 200 bytes of memory per row read; 26 MB for SQuAD v2
+train). A row repeating an earlier row exactly (same id, same content) is dropped and counted
+as skipped (``skipped_duplicate_id``); a row with an earlier row's id and other content is
+refused with one line naming the id, since no choice between the two is safe and a build with
+duplicate (id, language) rows cannot be sampled.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections import deque
@@ -28,12 +37,13 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from mtqa.errors import MtqaError
 from mtqa.pipeline.stats import ROWS_OUT, StageStats
 from mtqa.pipeline.step import Chunk, Step
 from mtqa.readers.base import QASource, SourceBatch
-from mtqa.readers.normalize import SKIPPED, skipped_key
+from mtqa.readers.normalize import SKIP_DUPLICATE_ID, SKIPPED, skipped_key
 from mtqa.readers.spec import open_source
 from mtqa.schema import QA_SCHEMA
 
@@ -110,14 +120,27 @@ class ReaderStep(Step):
     def process(self, chunk: Chunk) -> Chunk:
         raise TypeError("ReaderStep is the first step of a build: call run(), which reads the sources")
 
+    def expected_rows(self) -> int | None:
+        """About how many rows this partition will give, when every source can tell cheaply
+        (a Parquet file's metadata, a JSONL file's lines, a SQuAD file of at most
+        :data:`COUNT_SQUAD_MAX_BYTES`); None otherwise. For the progress bar's total only."""
+        total = 0
+        for source in self.sources:
+            rows = cheap_row_count(source)
+            if rows is None:
+                return None
+            total += rows if source.limit is None else min(rows, source.limit)
+        return total if self.num_shards == 1 else -(-total // self.num_shards)
+
     def run(self, chunks: Iterable[Chunk] = ()) -> Iterator[Chunk]:
         """Every chunk of this partition, in input order, numbered from 0 (``chunks`` is
         ignored: the reader is the first step)."""
         cutter = _ChunkCutter(self.name, self.chunk_size, self.num_shards, self.shard_index)
+        ids = _SeenIds()
         started = time.perf_counter()
         for source in self.sources:
             for part in source.read():
-                cutter.add(part)
+                cutter.add(ids.drop_repeats(part, source.spec))
                 for chunk in cutter.take():
                     started = self._timed(chunk, started)
                     yield chunk
@@ -133,6 +156,77 @@ class ReaderStep(Step):
         self.stats.seconds += now - started
         log.debug("chunk %d: %d rows %s", chunk.index, chunk.qa.num_rows, dict(self.stats.counts))
         return now
+
+
+#: Largest SQuAD JSON file whose questions :func:`cheap_row_count` counts by parsing it.
+COUNT_SQUAD_MAX_BYTES = 64 << 20
+
+
+def cheap_row_count(source: QASource) -> int | None:
+    """The rows of a local file source, when that is cheap to know (see
+    :meth:`ReaderStep.expected_rows`); None for Hub sources and compressed files."""
+    path, kind = getattr(source, "path", None), getattr(source, "format", None)
+    if path is None or str(path).endswith(".gz"):
+        return None
+    try:
+        if kind == "parquet":
+            return pq.ParquetFile(path).metadata.num_rows
+        if kind == "jsonl":
+            lines, last = 0, b"\n"
+            with open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    lines += block.count(b"\n")
+                    last = block[-1:]
+            return lines + (last != b"\n")
+        if kind in ("squad", "sample") and path.stat().st_size <= COUNT_SQUAD_MAX_BYTES:
+            doc = json.loads(path.read_bytes())
+            return sum(len(p.get("qas") or []) for a in doc.get("data") or [] for p in a.get("paragraphs") or [])
+    except (OSError, ValueError, TypeError, AttributeError, pa.ArrowException):
+        return None  # the read itself will report what is wrong with the file
+    return None
+
+
+class _SeenIds:
+    """Every id read so far, over all sources, with a digest of its row (see the module)."""
+
+    def __init__(self) -> None:
+        self.digests: dict[str, tuple[bytes, str, int]] = {}  # id -> (digest, source spec, row)
+        self.rows: dict[str, int] = {}  # source spec -> rows read from it so far
+
+    def drop_repeats(self, part: SourceBatch, spec: str) -> SourceBatch:
+        """``part`` without the rows that repeat an earlier row exactly (each becomes a
+        skipped row at its place); ``MtqaError`` for an id seen before with other content."""
+        batch = part.rows
+        first = self.rows.get(spec, 0)
+        self.rows[spec] = first + batch.num_rows
+        if not batch.num_rows:
+            return part
+        names = [n for n in batch.schema.names if n not in ("id", "source", "split")]
+        columns = [batch.column(n).to_pylist() for n in names]
+        repeats: list[int] = []
+        for i, rid in enumerate(batch.column("id").to_pylist()):
+            digest = hashlib.blake2b(repr([c[i] for c in columns]).encode("utf-8", "surrogatepass"),
+                                     digest_size=16).digest()
+            seen = self.digests.get(rid)
+            if seen is None:
+                self.digests[rid] = (digest, spec, first + i)
+            elif seen[0] == digest:
+                repeats.append(i)
+            else:
+                where = (f"rows {seen[2]} and {first + i} of {spec}" if seen[1] == spec
+                         else f"row {seen[2]} of {seen[1]} and row {first + i} of {spec}")
+                raise MtqaError(f"question id {rid!r} appears twice with different content ({where}, "
+                                "counting rows from 0); give the rows distinct ids or remove one")
+        if not repeats:
+            return part
+        keep = np.ones(batch.num_rows, dtype=bool)
+        keep[repeats] = False
+        kept_before = np.concatenate([[0], np.cumsum(keep)])  # kept rows before each offset
+        skipped = [(int(kept_before[offset]), reason) for offset, reason in part.skipped]
+        skipped += [(int(kept_before[i]), SKIP_DUPLICATE_ID) for i in repeats]
+        skipped.sort(key=lambda item: item[0])
+        log.debug("%s: dropped %d exact repeat(s) of earlier rows", spec, len(repeats))
+        return SourceBatch(batch.filter(pa.array(keep)), skipped)
 
 
 class _ChunkCutter:

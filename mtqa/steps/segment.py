@@ -5,10 +5,22 @@ into sentences. A segment keeps the whitespace around it (``lead`` before the fi
 sentence, ``sep`` after each one), so joining ``lead + text + sep`` over a passage's
 segments gives back the passage byte for byte, and joining the *translated* texts with the
 same whitespace gives the translated passage.
+
+Long text stays linear-time. pysbd's time grows with the square of its input (25k characters
+0.8 s, 200k 39 s), so a text over :data:`LONG_TEXT_CHARS` is first cut at its line breaks and
+each block over that length is segmented in windows of :data:`WINDOW_CHARS` (from each window,
+the boundaries up to :data:`WINDOW_MARGIN` characters before its end are kept, and the next
+window starts at the last of them). Shorter texts, every normal passage, go to the splitter
+whole, as before. Then any segment of any field over :data:`MAX_SEGMENT_CHARS` is cut at its
+last whitespace before that length (anywhere in its second half; a hard cut if it has none
+there): translation models truncate inputs and outputs of a few hundred tokens, so a longer
+segment would come back cut anyway, and mid-word. The step counts both (``long_passages``,
+``cut_segments``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
@@ -30,6 +42,46 @@ SEGMENTS_SCHEMA = pa.schema(
         ("sep", pa.string()),  # whitespace after this segment
     ]
 )
+
+
+#: Texts longer than this take the linear path (line breaks, then windows); see the module.
+LONG_TEXT_CHARS = 10_000
+#: The window pysbd sees at a time on the linear path, and the right context it keeps.
+WINDOW_CHARS = 2_000
+WINDOW_MARGIN = 300
+#: Segments longer than this are cut at whitespace.
+MAX_SEGMENT_CHARS = 1_000
+
+# Stat keys of this step (beside mtqa.pipeline.stats').
+LONG_PASSAGES = "long_passages"  # distinct passages of a chunk that took the linear path
+CUT_SEGMENTS = "cut_segments"  # segments (as listed, like "segments") cut for being over MAX_SEGMENT_CHARS
+
+_LINE_BREAKS = re.compile(r"\n\s*")
+_SPACE = re.compile(r"\s")
+
+
+def _length_cut(text: str, start: int, limit: int) -> int:
+    """Where a piece of ``text`` from ``start`` that is over ``limit`` long is cut: after its
+    last whitespace in ``(limit/2, limit]`` characters, else at ``limit``."""
+    window = text[start + limit // 2 + 1 : start + limit + 1]
+    spaces = [m.start() for m in _SPACE.finditer(window)]
+    return start + limit // 2 + 1 + spaces[-1] if spaces else start + limit
+
+
+def cap_segment_lengths(text: str, boundaries: list[int], limit: int = MAX_SEGMENT_CHARS) -> tuple[list[int], int]:
+    """``boundaries`` plus the cuts that make every piece of ``text`` at most ``limit``
+    characters long (:func:`_length_cut`); returns the sorted cuts and how many were added."""
+    cuts = sorted({b for b in boundaries if 0 < b < len(text)})
+    out: list[int] = []
+    added = 0
+    for start, end in zip([0, *cuts], [*cuts, len(text)]):
+        while end - start > limit:
+            start = _length_cut(text, start, limit)
+            out.append(start)
+            added += 1
+        if end < len(text):
+            out.append(end)
+    return out, added
 
 
 class Splitter(str, Enum):
@@ -102,14 +154,54 @@ class SentenceSplitter:
             raise MtqaError("the blingfire splitter needs: pip install 'mtqa[fast-segment]'") from None
         return blingfire
 
-    def boundaries(self, text: str) -> list[int]:
+    def _splitter_boundaries(self, text: str) -> list[int]:
         if self.splitter is Splitter.BLINGFIRE:
             _, offsets = self._blingfire.text_to_sentences_and_offsets(text)
             return [start for start, _ in offsets[1:]]
         return [span.end for span in self._pysbd.segment(text)[:-1]]
 
+    def boundaries(self, text: str) -> list[int]:
+        """Sentence boundaries of ``text``, in time linear in its length (see the module)."""
+        if len(text) <= LONG_TEXT_CHARS or self.splitter is Splitter.BLINGFIRE:
+            return self._splitter_boundaries(text)
+        cuts: list[int] = []
+        start = 0
+        for match in [*_LINE_BREAKS.finditer(text), None]:
+            end = match.start() if match else len(text)
+            if end > start:
+                cuts.extend(self._block_boundaries(text, start, end))
+                if match:
+                    cuts.append(end)
+            if match:
+                start = match.end()
+        return cuts
+
+    def _block_boundaries(self, text: str, start: int, end: int) -> list[int]:
+        """Boundaries inside ``text[start:end]`` (a block without line breaks)."""
+        cuts: list[int] = []
+        while end - start > LONG_TEXT_CHARS:
+            window = text[start : start + WINDOW_CHARS]
+            found = [start + b for b in self._splitter_boundaries(window) if b <= WINDOW_CHARS - WINDOW_MARGIN]
+            last = found[-1] if found else start
+            if last - start < MAX_SEGMENT_CHARS // 2:
+                # What follows ``last`` is one sentence of over MAX_SEGMENT_CHARS: cut it here as
+                # the length cap would, so that every window moves on by at least half a
+                # segment and the whole stays linear.
+                found.append(_length_cut(text, last, MAX_SEGMENT_CHARS))
+            cuts.extend(found)
+            start = found[-1]
+        cuts.extend(start + b for b in self._splitter_boundaries(text[start:end]))
+        return cuts
+
+    def segment(self, text: str) -> tuple[str, list[tuple[str, str]], int]:
+        """``(lead, [(sentence, following whitespace)], segments cut for length)``."""
+        cuts, added = cap_segment_lengths(text, self.boundaries(text))
+        lead, sentences = split_with_whitespace(text, cuts)
+        return lead, sentences, added
+
     def split(self, text: str) -> tuple[str, list[tuple[str, str]]]:
-        return split_with_whitespace(text, self.boundaries(text))
+        lead, sentences, _ = self.segment(text)
+        return lead, sentences
 
 
 class SegmentStep(Step):
@@ -139,28 +231,41 @@ class SegmentStep(Step):
                 cols["lead"].append(lead if seg == 0 else "")
                 cols["sep"].append(sep)
 
-        split_cache: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+        split_cache: dict[str, tuple[str, list[tuple[str, str]], int]] = {}
         qa = chunk.qa
         counts = {"question": 0, "passage": 0, "answer": 0}
+        cut = long_passages = 0
+
+        def whole(text: str) -> tuple[str, list[tuple[str, str]], int]:
+            cuts, added = cap_segment_lengths(text, [])
+            return (*split_with_whitespace(text, cuts), added)
+
         for row, (question, passage, answers) in enumerate(
             zip(qa.column("question").to_pylist(), qa.column("passage").to_pylist(), qa.column("answers").to_pylist())
         ):
-            lead, sentences = split_with_whitespace(question, [])
+            lead, sentences, added = whole(question)
             emit(row, "question", 0, lead, sentences)
             counts["question"] += len(sentences)
             if passage not in split_cache:
-                split_cache[passage] = self.splitter.split(passage)
-            lead, sentences = split_cache[passage]
+                split_cache[passage] = self.splitter.segment(passage)
+                long_passages += len(passage) > LONG_TEXT_CHARS
+            lead, sentences, passage_cut = split_cache[passage]
             emit(row, "passage", 0, lead, sentences)
             counts["passage"] += len(sentences)
+            cut += added + passage_cut
             for part, answer in enumerate(answers or []):
-                lead, sentences = split_with_whitespace(answer["text"], [])
+                lead, sentences, added = whole(answer["text"])
                 emit(row, "answer", part, lead, sentences)
                 counts["answer"] += len(sentences)
+                cut += added
         chunk.segments = pa.table(cols, schema=SEGMENTS_SCHEMA)
         self.stats.add(S.ROWS_IN, qa.num_rows)
         self.stats.add(S.SEGMENTS, chunk.segments.num_rows)
         self.stats.add(S.SEGMENTS_QUESTION, counts["question"])
         self.stats.add(S.SEGMENTS_PASSAGE, counts["passage"])
         self.stats.add(S.SEGMENTS_ANSWER, counts["answer"])
+        if long_passages:
+            self.stats.add(LONG_PASSAGES, long_passages)
+        if cut:
+            self.stats.add(CUT_SEGMENTS, cut)
         return chunk

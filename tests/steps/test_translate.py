@@ -105,6 +105,7 @@ def test_fingerprint_dict(toy_like, tiny, tmp_path):
         "family": "marian",
         "fingerprint": info.fingerprint,
         "decoding": {
+            "length_cap": "bucket",
             "beam_size": 3,
             "max_length_ratio": 2.0,
             "max_length_offset": 10,

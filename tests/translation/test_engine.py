@@ -6,7 +6,7 @@ import ctranslate2
 import pytest
 
 from mtqa.errors import MtqaError
-from mtqa.translation.engine import Ct2Translator
+from mtqa.translation.engine import SOLO_TOKENS, Ct2Translator
 from mtqa.translation.models import resolve_model
 from tests.translation.conftest import TEXT, EchoTranslator, sentence
 
@@ -60,7 +60,8 @@ def test_language_token_is_forced_then_dropped(tiny, name, prefix):
     translator = Ct2Translator(model(tiny, name), beam_size=1)
     sources = translator.source_tokens([TEXT], "de")
     raw = translator.translator.translate_batch(
-        sources, target_prefix=[[prefix]], beam_size=1, max_decoding_length=math.ceil(2 * len(sources[0])) + 10 + 1
+        sources, target_prefix=[[prefix]], beam_size=1,
+        max_decoding_length=math.ceil(2 * Ct2Translator.bucket_bound(len(sources[0]))) + 10 + 1,
     )[0].hypotheses[0]
     ours = translator.translate_tokens(sources, [prefix])[0]
     assert raw[0] == prefix
@@ -97,9 +98,14 @@ def test_order_is_kept_across_length_sorting_and_buckets(tiny, name, prefix_len)
     assert [n for call in lengths for n in call] == sorted(len(s) for s in translator.source_tokens(texts, "de"))
     buckets = [{expected_bucket(n) for n in call} for call in lengths]
     assert all(len(b) == 1 for b in buckets)  # one length bucket per call ...
-    assert len(calls) == len({b.pop() for b in buckets}) > 2  # ... and one call per bucket
+    solo = [call for call in lengths if call[0] > SOLO_TOKENS]
+    assert all(len(call) == 1 for call in solo)  # ... an input over SOLO_TOKENS alone ...
+    shared = {next(iter(b)) for b, call in zip(buckets, lengths, strict=True) if call[0] <= SOLO_TOKENS}
+    assert len(calls) - len(solo) == len(shared) > 2  # ... and one call per bucket of shorter ones
     for call, call_lengths in zip(calls, lengths, strict=True):
-        assert call["max_decoding_length"] == min(512, math.ceil(1.5 * max(call_lengths)) + 7) + prefix_len
+        # The cap follows the bucket's bound, not the longest input it happens to hold.
+        bound = expected_bucket(max(call_lengths))
+        assert call["max_decoding_length"] == min(512, math.ceil(1.5 * bound) + 7) + prefix_len
         assert (call["batch_type"], call["max_batch_size"], call["beam_size"]) == ("tokens", 300, 2)
         assert call["target_prefix"] == ([["deu_Latn"]] * len(call["source"]) if prefix_len else None)
 
