@@ -142,12 +142,15 @@ class ReaderStep(Step):
             for part in source.read():
                 cutter.add(ids.drop_repeats(part, source.spec))
                 for chunk in cutter.take():
-                    started = self._timed(chunk, started)
+                    self._timed(chunk, started)
                     yield chunk
+                    # Time spent downstream while this generator was suspended is not reading.
+                    started = time.perf_counter()
         cutter.finish()
         for chunk in cutter.take():
-            started = self._timed(chunk, started)
+            self._timed(chunk, started)
             yield chunk
+            started = time.perf_counter()
 
     def _timed(self, chunk: Chunk, started: float) -> float:
         """Give ``chunk`` the reading time since the previous chunk; return the time now."""
