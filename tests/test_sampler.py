@@ -41,6 +41,10 @@ def make_table(n_ids: int, langs: list[str], sources: list[str] = ("s0",), per_p
             cols["answers"].append([])
             cols["is_impossible"].append(bool(impossible_every and i % impossible_every == 0))
             cols["passage_id"].append(f"{src}:{i // per_passage}")
+    n = len(cols["id"])
+    for name, values in cols.items():
+        if len(values) < n:  # columns the sampler does not read
+            values.extend([None] * (n - len(values)))
     return pa.table(cols, schema=OUTPUT_SCHEMA)
 
 

@@ -4,7 +4,7 @@ and overridden by the CLI (:func:`mtqa.config.load_config`).
 The defaults are the paper's (arXiv 2408.10536): hybrid batches with alpha 0.5, batch 100,
 AdamW with lr 3e-5 and weight decay 0.01, linear warmup, MultipleNegativesRankingLoss with
 cosine similarity at scale 20, mE5's "query: " / "passage: " prompts. Fields marked
-``placement`` (workers, logging, progress, where evaluation files go) do not change the
+``placement`` (workers, logging, progress, checkpoint spacing, evaluation) do not change the
 trained weights, so ``--resume`` accepts a change to them; every other field must match.
 """
 
@@ -68,14 +68,15 @@ class TrainConfig:
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
     # -- checkpoints and resume ---------------------------------------------------------------
-    checkpoint_steps: int = 500
+    checkpoint_steps: int = placement(500)
     checkpoint_limit: int | None = placement(2)  # checkpoints kept (None: all)
     resume: bool = placement(False)
     # -- evaluation ---------------------------------------------------------------------------
-    eval: list[str] = field(default_factory=list)  # benchmarks run on the final model: xquad-r, mlqa-r
-    eval_data: str | None = None  # the benchmark's LAReQA folder
-    eval_langs: list[str] | None = None
-    eval_limit: int | None = None  # first N paragraphs per file (a quick check, not comparable)
+    # Evaluation reads the weights and changes none of them: a resume may add or change it.
+    eval: list[str] = placement(default_factory=list)  # benchmarks run on the final model: xquad-r, mlqa-r
+    eval_data: str | None = placement(None)  # the benchmark's LAReQA folder
+    eval_langs: list[str] | None = placement(None)
+    eval_limit: int | None = placement(None)  # first N paragraphs per file (a quick check, not comparable)
     eval_checkpoints: bool = placement(False)  # also evaluate every checkpoint
     eval_batch_size: int = placement(64)
     # -- where and how it runs ----------------------------------------------------------------

@@ -51,7 +51,8 @@ def test_bad_values_are_one_line(kwargs, match):
 
 
 def test_identity_leaves_out_placement_fields_and_the_output_folder():
-    a = TrainConfig(data=["d"], dataloader_workers=4, progress=True, logging_steps=1, out="x", resume=True)
+    a = TrainConfig(data=["d"], dataloader_workers=4, progress=True, logging_steps=1, out="x", resume=True,
+                    checkpoint_steps=7, eval=["xquad-r"], eval_data="e", eval_limit=3)
     b = TrainConfig(data=["d"])
     assert a.identity() == b.identity()
     assert TrainConfig(data=["d"], lr=1e-4).identity() != b.identity()
