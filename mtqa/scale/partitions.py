@@ -78,13 +78,15 @@ def partition_config(config: BuildConfig, num_shards: int, shard_index: int,
 
 @dataclass(slots=True)
 class TaskResult:
-    """What one task reports back: its partition, rows written, and this run's seconds."""
+    """What one task reports back: its partition, rows written, this run's seconds (wall, and
+    CPU over all of the task's threads), chunks a previous attempt had finished, and where it ran."""
 
     shard_index: int
     rows: int
     seconds: float | None
     chunks_skipped: int
     host: str
+    cpu_seconds: float = 0.0
 
 
 def run_partition(config: BuildConfig, num_shards: int, shard_index: int,
@@ -98,6 +100,7 @@ def run_partition(config: BuildConfig, num_shards: int, shard_index: int,
     # ("not empty and is not an mtqa build directory") while another one is writing build.json.
     # That loss is transient: once build.json exists every claim of the same pipeline succeeds.
     claimed_before = (out / "build.json").exists()
+    cpu_started = time.process_time()
     try:
         run_build(part, progress=False)
     except MtqaError as e:
@@ -107,7 +110,7 @@ def run_partition(config: BuildConfig, num_shards: int, shard_index: int,
         run_build(part, progress=False)
     own = Manifest.read(out / "manifests" / f"{partition_name(num_shards, shard_index)}.json")
     return TaskResult(shard_index, own.rows, own.last_run_seconds, (own.resumed or {}).get("chunks_skipped", 0),
-                      os.uname().nodename)
+                      os.uname().nodename, round(time.process_time() - cpu_started, 3))
 
 
 def _appears(path: Path, seconds: float = 10.0) -> bool:
