@@ -331,7 +331,7 @@ def train(config: TrainConfig, report: Callable[[str], None] | None = None, call
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # the monitor reports instead of printing raw log dicts
-    trainer.train(resume_from_checkpoint=resume_from)
+    output = trainer.train(resume_from_checkpoint=resume_from)
     model.save_pretrained(str(out))
     seconds = (monitor.end or time.perf_counter()) - (monitor.start or time.perf_counter())
     steps = trainer.state.global_step
@@ -340,7 +340,9 @@ def train(config: TrainConfig, report: Callable[[str], None] | None = None, call
         out=out, steps=steps, examples=examples, seconds=seconds,
         examples_per_second=examples / seconds if seconds else 0.0, data_wait_share=monitor.wait_share,
         busy_seconds=monitor.step_time + monitor.data_wait,
-        final_loss=monitor.losses[-1][1] if monitor.losses else None, losses=monitor.losses,
+        # The last logged loss; a run shorter than one logging interval reports its mean loss.
+        final_loss=monitor.losses[-1][1] if monitor.losses else getattr(output, "training_loss", None),
+        losses=monitor.losses,
         resumed_from=resume_from)
     if config.eval:
         result.eval, result.eval_files = _evaluate(out, config, out / "eval", out.name)
