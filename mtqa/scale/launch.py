@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mtqa.config import BuildConfig
 from mtqa.errors import MtqaError
@@ -38,7 +39,14 @@ def launch(config: BuildConfig, scale: ScaleConfig, progress: bool | None = None
                         "each task builds one partition, give only --tasks")
     if config.shard_index != 0:
         raise MtqaError("--shard-index is for building one partition by hand; with --executor every task gets its own")
-    config = dataclasses.replace(config, num_shards=scale.tasks, shard_index=0)
+    # Absolute, so every task (on any node, in any folder) writes to the same place.
+    config = dataclasses.replace(config, num_shards=scale.tasks, shard_index=0,
+                                 out=str(Path(config.out).expanduser().resolve()))
+    translate = config.translate
+    if scale.cpus_per_task and translate.device == "cpu" and not translate.inter_threads:
+        # On the CPU, CTranslate2's automatic threads are sized to the whole machine: give each
+        # task the cores it asked the scheduler for (threads are placement: identity unchanged).
+        config.translate = dataclasses.replace(translate, inter_threads=scale.cpus_per_task, intra_threads=1)
     started = time.perf_counter()
     if scale.executor is Executor.LOCAL:
         tasks = run_partitions_locally(config, scale.tasks, scale.task_cache, progress)

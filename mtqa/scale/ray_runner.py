@@ -11,6 +11,7 @@ returned, not retried, and stops the build with its one line.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,11 @@ def import_ray():
     return ray
 
 
-def _partition_task(config: BuildConfig, num_shards: int, shard_index: int, task_cache: TaskCache):
+def _partition_task(config: BuildConfig, num_shards: int, shard_index: int, task_cache: TaskCache, workdir: str):
+    # Relative source paths mean what they meant where the build was started, as with
+    # Slurm's --chdir; on a node without that folder the task stays where Ray put it.
+    if os.path.isdir(workdir):
+        os.chdir(workdir)
     try:
         return run_partition(config, num_shards, shard_index, task_cache)
     except MtqaError as e:
@@ -80,7 +85,8 @@ def run_on_ray(config: BuildConfig, scale: ScaleConfig, progress: bool | None = 
             options["num_cpus"] = scale.cpus_per_task
         task = ray.remote(_partition_task)
         pending = {
-            task.options(name=TASK_NAME.format(i), **options).remote(config, scale.tasks, i, scale.task_cache): i
+            task.options(name=TASK_NAME.format(i), **options).remote(config, scale.tasks, i, scale.task_cache,
+                                                                     os.getcwd()): i
             for i in range(scale.tasks)
         }
         results: dict[int, TaskResult] = {}

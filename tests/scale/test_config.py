@@ -60,3 +60,15 @@ def test_launch_refuses_a_partition_count_other_than_the_tasks(tmp_path):
     config = toy_config(tmp_path / "out", tmp_path / "cache", num_shards=3)
     with pytest.raises(MtqaError, match="--num-shards 3 differs from --tasks 2"):
         launch(config, ScaleConfig(executor=Executor.LOCAL, tasks=2))
+
+
+def test_cpu_tasks_get_the_threads_they_ask_the_scheduler_for(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = toy_config(tmp_path / "out", tmp_path / "cache", **{"translate.device": "cpu"})
+    launched = launch(config, ScaleConfig(executor=Executor.SLURM, tasks=2, cpus_per_task=3, dry_run=True))
+    import yaml
+
+    written = yaml.safe_load(launched.array.config.read_text())
+    assert (written["translate"]["inter_threads"], written["translate"]["intra_threads"]) == (3, 1)
+    assert "#SBATCH --cpus-per-task=3\n" in launched.array.script.read_text()
+    assert config.translate.inter_threads == 0  # the caller's config is left alone
