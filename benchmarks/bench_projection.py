@@ -192,6 +192,123 @@ def xquad_table(examples_out: list | None = None) -> None:
     print(f"{calls:,} calls, {1000 * seconds / calls:.2f} ms per call (passage normalised once per question)\n")
 
 
+def squad_pt_table(judge: int) -> None:
+    """The Portuguese translation's answers whose text is not at their ``answer_start``."""
+    pt = json.loads(require(SQUAD_PT).read_text(encoding="utf-8"))
+    en = json.loads(require(SQUAD_EN).read_text(encoding="utf-8"))
+    # The two files share article titles and the order of paragraphs and questions (not ids);
+    # the Portuguese keeps the first English answer of each question.
+    english = {art["title"]: art for art in en["data"]}
+    total = 0
+    broken = []
+    for art in pt["data"]:
+        for pi, paragraph in enumerate(art["paragraphs"]):
+            for qi, qa in enumerate(paragraph["qas"]):
+                for answer in qa.get("answers", []):
+                    total += 1
+                    ctx, start, text = paragraph["context"], answer["answer_start"], answer["text"]
+                    if ctx[start : start + len(text)] == text:
+                        continue
+                    en_answer = None
+                    if art["title"] in english:
+                        en_paragraph = english[art["title"]]["paragraphs"][pi]
+                        en_answers = en_paragraph["qas"][qi].get("answers") or []
+                        if en_answers:
+                            en_answer = (en_paragraph["context"], en_answers[0])
+                    broken.append((art["title"], qa["question"], ctx, text, start, en_answer))
+    texts = Counter(row[3] for row in broken)
+    print(f"Portuguese SQuAD 2.0 (third party): {len(broken)} of {total:,} answers are not spans of their passage")
+    print(f"  their texts: {dict(texts.most_common(6))}; answer_start -1 for "
+          f"{sum(row[4] == -1 for row in broken)}")
+    on_own = sum(find_span(row[3], row[2]) is not None for row in broken)
+    print(f"  fuzzy matcher on those texts: {on_own} recovered (a placeholder is no answer to find)")
+    with_english = [row for row in broken if row[5] is not None]
+    found = []
+    for row in with_english:
+        en_ctx, en_answer = row[5]
+        anchor = (en_answer["answer_start"] + len(en_answer["text"]) / 2) / len(en_ctx)
+        found.append(find_span(en_answer["text"], row[2], anchor=anchor))
+    print(f"  {len(with_english)} of them are in the 16 articles of ../shared/data/squad-v2 (the English); "
+          f"the English answer itself as the answer's translation (names and numbers stay): "
+          f"{sum(m is not None for m in found)} spans found")
+    if judge:
+        rng = random.Random("bench-projection-pt")
+        sample = rng.sample(range(len(with_english)), min(judge, len(with_english)))
+        print(f"\n  a seeded sample of {len(sample)} to judge by reading:")
+        for n, i in enumerate(sorted(sample), 1):
+            row, match = with_english[i], found[i]
+            en_answer = row[5][1]["text"]
+            if match is None:
+                print(f"  [{n}] EN {en_answer!r} -> not found | Q: {row[1]}")
+                continue
+            ctx = row[2]
+            window = ctx[max(0, match.start - 60) : match.start] + "⟦" + match.text + "⟧" + ctx[match.end : match.end + 60]
+            print(f"  [{n}] EN {en_answer!r} -> {match.text!r} ({match.score:.2f}) | Q: {row[1]}\n       …{window}…")
+    print()
+
+
+def attention_check(limit: int = 200) -> None:
+    """On the toy model: where do answer tokens' attention maxima put the answer, compared
+    with the truth (the cipher) and with the position the sentence anchor projects?"""
+    from mtqa.toy_cipher import cipher
+    from mtqa.translation.engine import Ct2Translator
+    from mtqa.translation.models import resolve_model
+
+    engine = Ct2Translator(resolve_model("toy"), device="cpu", beam_size=1)
+    source_sp, target_sp = engine._processors()
+    rows = []
+    for _, ctx, answers in squad_rows(require(XQUAD / "xquad.en.json")):
+        answer = answers[0]
+        start = answer["answer_start"]
+        left = max(ctx.rfind(". ", 0, start) + 2, 0)
+        right = ctx.find(". ", start + len(answer["text"]))
+        sentence = ctx[left : right + 1 if right >= 0 else len(ctx)]
+        if len(sentence) < 400:
+            rows.append((sentence, start - left, start - left + len(answer["text"])))
+        if len(rows) >= limit:
+            break
+    lang = "x-rot13"
+    tokens = engine.source_tokens([r[0] for r in rows], lang)
+    results = engine.translator.translate_batch(tokens, beam_size=1, return_attention=True, max_decoding_length=512)
+    exact = 0
+    attention_error = []
+    anchor_error = []
+    for (sentence, s, e), source, result in zip(rows, tokens, results):
+        pieces = list(result.hypotheses[0])
+        attention = result.attention[0]
+        # Character offsets of every source piece (the language token and </s> carry none).
+        src_offsets = _piece_offsets(source_sp, source[1:-1])
+        answer_pieces = {i + 1 for i, (a, b) in enumerate(src_offsets) if a < e and s < b}
+        tgt_offsets = _piece_offsets(target_sp, pieces)
+        aligned = [tgt_offsets[t] for t, row in enumerate(attention[: len(pieces)])
+                   if max(range(len(row)), key=row.__getitem__) in answer_pieces]
+        translation = target_sp.decode(pieces)
+        truth = (s, e) if translation == cipher(sentence, lang) else None
+        if truth is None or not aligned:
+            continue
+        span = (min(a for a, _ in aligned), max(b for _, b in aligned))
+        exact += translation[span[0] : span[1]].strip() == translation[s:e]
+        attention_error.append(abs((span[0] + span[1]) / 2 - (s + e) / 2))
+        relative = (s + e) / 2 / len(sentence)
+        anchor_error.append(abs(relative * len(translation) - (s + e) / 2))
+    n = len(attention_error)
+    print(f"Attention on the toy model ({n} XQuAD answer sentences, {lang}): the argmax-attention span is "
+          f"the true span for {exact} ({100 * exact / max(1, n):.1f}%); centre error mean "
+          f"{sum(attention_error) / max(1, n):.2f} chars vs {sum(anchor_error) / max(1, n):.2f} for the "
+          f"sentence anchor (the cipher keeps every length, so that anchor is exact)")
+
+
+def _piece_offsets(sp, pieces: list[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` of each piece in the decoded text of ``pieces``."""
+    offsets = []
+    previous = 0
+    for i in range(len(pieces)):
+        length = len(sp.decode(pieces[: i + 1]))
+        offsets.append((previous, length))
+        previous = length
+    return offsets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--judge", type=int, default=0, help="print this many broken Portuguese answers to judge")
@@ -203,6 +320,9 @@ def main() -> None:
     if examples:
         for row in examples:
             print(*row, sep=" | ")
+    squad_pt_table(args.judge)
+    if args.attention:
+        attention_check()
 
 
 if __name__ == "__main__":

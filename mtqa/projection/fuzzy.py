@@ -463,14 +463,20 @@ def _normalised(query: Normalised, norm: Normalised) -> tuple[list[_Candidate], 
     return strong, weak
 
 
-def _to_word_end(passage: str, end: int) -> int:
-    """``end`` moved to the end of the word it cuts, when at most three letters remain (an
-    inflection: ``Patent`` inside ``Patente``); else where it was (a part of a compound)."""
+def _to_word_end(passage: str, start: int, end: int) -> int:
+    """``end`` moved to the end of the word it cuts when the rest of that word is at most three
+    letters or no longer than the part inside the span (an inflection: ``Patent`` inside
+    ``Patente``, ``assent`` inside ``assentimento``); else where it was (part of a compound)."""
+    def letter(ch: str) -> bool:
+        return (ch.isalpha() or unicodedata.category(ch)[0] == "M") and not _unspaced(ch)
+
+    inside = end
+    while inside > start and letter(passage[inside - 1]):
+        inside -= 1
     stop = end
-    while stop < len(passage) and (passage[stop].isalpha() or unicodedata.category(passage[stop])[0] == "M") \
-            and not _unspaced(passage[stop]) and stop - end <= 3:
+    while stop < len(passage) and letter(passage[stop]):
         stop += 1
-    return stop if stop - end <= 3 else end
+    return stop if stop - end <= max(3, end - inside) else end
 
 
 def _fuzzy(query: Normalised, norm: Normalised, threshold: float) -> list[_Candidate]:
@@ -565,7 +571,7 @@ def find_span(
     if not _enough_inside_word(query.chars):
         weak, norm_weak = [], []
     weak = [(c[0], c[1], end, 0, c[4] if end == c[2] else 0) for c in weak + norm_weak
-            for end in (_to_word_end(passage, c[2]),)]
+            for end in (_to_word_end(passage, c[1], c[2]),)]
 
     @lru_cache(maxsize=1)
     def similar() -> list[_Candidate]:
