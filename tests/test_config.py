@@ -74,3 +74,18 @@ def test_train_recipes_are_not_build_pipelines():
 
     assert "default" in list_pipelines() and not any(n.startswith("train-") for n in list_pipelines())
     assert all(n.startswith("train-") for n in list_pipelines("train"))
+
+
+def test_default_yaml_spells_out_every_setting():
+    """default.yaml is the reference users copy: it names every field of the dataclasses."""
+    data = yaml.safe_load((PIPELINES / "default.yaml").read_text())
+
+    def keys(d, prefix=""):
+        out = set()
+        for k, v in d.items():
+            out.add(prefix + k)
+            if isinstance(v, dict):
+                out |= keys(v, prefix + k + ".")
+        return out
+
+    assert keys(BuildConfig().to_dict()) == keys(data)

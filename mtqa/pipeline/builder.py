@@ -14,6 +14,7 @@ from mtqa.pipeline.executor import LocalExecutor, RunSpec
 from mtqa.pipeline.manifest import Manifest
 from mtqa.pipeline.step import Step
 from mtqa.readers import ReaderStep
+from mtqa.readers.build_sources import build_langs, reader_for
 from mtqa.steps.assemble import AssembleStep
 from mtqa.steps.dedup import DedupStep
 from mtqa.steps.filters import FilterStep
@@ -23,20 +24,23 @@ from mtqa.steps.write import ShardWriter
 
 
 def reader_step(config: BuildConfig) -> ReaderStep:
-    """The step that reads the config's sources, chunked and partitioned."""
-    return ReaderStep.from_specs(config.sources, config.chunk_size, limit=config.limit, split=config.split,
-                                 num_shards=config.num_shards, shard_index=config.shard_index)
+    """The step that reads the config's sources (title split applied), chunked and partitioned."""
+    return reader_for(config)
 
 
 def build_pipeline(config: BuildConfig) -> list[Step]:
-    """reader → segment → dedup → translate → assemble → filter → write."""
+    """reader → segment → dedup → translate → assemble → filter → write (no translate step with
+    ``mt: false``: only the languages parallel sources give are written)."""
+    reader = reader_step(config)
+    langs = build_langs(config, reader.sources)
+    translate = [TranslateStep(config.translate, langs, source_lang=config.source_lang)] if config.mt else []
     return [
-        reader_step(config),
+        reader,
         SegmentStep(config.segment),
         DedupStep(),
-        TranslateStep(config.translate, config.langs, source_lang=config.source_lang),
-        AssembleStep(config.langs, config.source_lang),
-        FilterStep(config.filter, config.source_lang, langs=config.langs),
+        *translate,
+        AssembleStep(langs, config.source_lang),
+        FilterStep(config.filter, config.source_lang, langs=langs),
         ShardWriter(Path(config.out), config.shard_index, config.num_shards),
     ]
 
