@@ -187,10 +187,13 @@ def _draw(cdf: np.ndarray, rng: np.random.Generator) -> int:
     return min(int(np.searchsorted(cdf, rng.random(), side="right")), len(cdf) - 1)
 
 
-def _true_mask(table: pa.Table, name: str, default: bool) -> np.ndarray:
+def _true_mask(table: pa.Table, name: str, default: bool, null: bool | None = None) -> np.ndarray:
+    """Column ``name`` as booleans: ``default`` where the column is absent, ``null`` (default:
+    ``default``) where a value is null."""
     if name not in table.column_names:
         return np.full(table.num_rows, default)
-    return pc.fill_null(table.column(name), default).to_numpy(zero_copy_only=False).astype(bool)
+    fill = default if null is None else null
+    return pc.fill_null(table.column(name), fill).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _batch_count(n: int, batch_size: int, drop_last: bool) -> int:
@@ -277,7 +280,9 @@ class HybridBatchSampler:
         if int(seen.max()) > 1:
             i, lang = np.argwhere(seen > 1)[0]
             raise MtqaError(f"sampler: id {self.id_names[i]!r} has more than one {self.lang_names[lang]!r} row")
-        usable = ~_true_mask(table, "is_impossible", False)  # unanswerable questions are never positives
+        # Unanswerable questions are never positives, nor are questions whose answerability is
+        # unknown (null: a SQuAD file without answers, such as an official test set).
+        usable = ~_true_mask(table, "is_impossible", False, null=True)
         row_of = np.full((n_ids, n_langs), -1, dtype=np.int64)
         rows = np.flatnonzero(usable)
         row_of[id_codes[rows], lang_codes[rows]] = rows

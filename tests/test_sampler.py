@@ -376,3 +376,14 @@ def test_bad_input_raises(tmp_path):
     with pytest.raises(MtqaError, match="rank 0 of 2"):
         HybridBatchSampler(make_table(20, ["en", "de"]), HybridSamplerConfig(batch_size=2),
                            rank=0, world_size=2).load_state_dict(s.state_dict())
+
+
+def test_questions_of_unknown_answerability_are_never_positives():
+    """A SQuAD file without answers (an official test set) gives is_impossible = null."""
+    table = make_table(40, ["en", "de"])
+    unknown = [None if int(i.split(":")[1]) % 4 == 0 else False for i in table.column("id").to_pylist()]
+    table = table.set_column(table.schema.get_field_index("is_impossible"), "is_impossible",
+                             pa.array(unknown, pa.bool_()))
+    s = HybridBatchSampler(table, HybridSamplerConfig(batch_size=5, alpha=0.5, seed=1, drop_last=False))
+    used = {id_ for batch in s for id_ in batch.ids}
+    assert used == {f"s0:{i}" for i in range(40) if i % 4}
