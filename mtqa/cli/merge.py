@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from mtqa.cli.common import user_errors
@@ -32,7 +34,7 @@ def merge(out, num_shards, if_complete) -> None:
     if manifest is None:
         counts = partition_manifests(out)
         n = num_shards or (max(counts) if counts else 0)
-        missing = missing_partitions(out, n) if n else []
+        missing = missing_partitions(Path(out), n) if n else []
         click.echo(f"{out}: {n - len(missing)} of {n} partitions done; not merged yet")
         return
     click.echo(f"merged {len(manifest.partitions or [])} partitions into {out}/manifest.json: {manifest.rows:,} rows")

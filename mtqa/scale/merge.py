@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from mtqa.errors import MtqaError
-from mtqa.pipeline.executor import merge_manifests
+from mtqa.pipeline.executor import merge_manifests, missing_partitions
 from mtqa.pipeline.manifest import Manifest
 
 _PART = re.compile(r"shard-(\d{5})-of-(\d{5})\.json")
@@ -27,12 +27,6 @@ def partition_manifests(out: Path) -> dict[int, dict[int, Path]]:
         if match:
             found.setdefault(int(match[2]), {})[int(match[1])] = path
     return found
-
-
-def missing_partitions(out: Path, num_shards: int) -> list[int]:
-    """The partitions of ``num_shards`` that have no manifest yet (still running, or failed)."""
-    done = partition_manifests(out).get(num_shards, {})
-    return [i for i in range(num_shards) if i not in done]
 
 
 def merge_build(out: str | Path, num_shards: int | None = None, *, if_complete: bool = False) -> Manifest | None:

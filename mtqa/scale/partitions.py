@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mtqa.config import BuildConfig
-from mtqa.errors import MtqaError
 from mtqa.pipeline.builder import run_build
+from mtqa.pipeline.executor import partition_manifest_path
 from mtqa.pipeline.manifest import Manifest
 from mtqa.scale.config import TaskCache
 from mtqa.translation.models import default_cache_dir
@@ -92,35 +92,16 @@ class TaskResult:
 def run_partition(config: BuildConfig, num_shards: int, shard_index: int,
                   task_cache: TaskCache = TaskCache.PARTITION) -> TaskResult:
     """Build (or finish) partition ``shard_index`` of ``num_shards`` into ``config.out``: the
-    body of every task, whatever runs it."""
+    body of every task, whatever runs it. Partitions of one pipeline may run at the same time
+    into one ``OUT``: the executor locks the directory for the claim and each partition for
+    its run (``mtqa.pipeline.locks``)."""
     part = partition_config(config, num_shards, shard_index, task_cache)
     out = Path(part.out)
-    # TEMPORARY, until the output-directory locking of the reliability issue (13) lands in the
-    # executor: partitions started together into a new --out can lose the first claim of it
-    # ("not empty and is not an mtqa build directory") while another one is writing build.json.
-    # That loss is transient: once build.json exists every claim of the same pipeline succeeds.
-    claimed_before = (out / "build.json").exists()
     cpu_started = time.process_time()
-    try:
-        run_build(part, progress=False)
-    except MtqaError as e:
-        if claimed_before or "not an mtqa build directory" not in str(e) or not _appears(out / "build.json"):
-            raise
-        logger.info("partition %d: lost the first claim of %s to another partition; retrying", shard_index, out)
-        run_build(part, progress=False)
-    own = Manifest.read(out / "manifests" / f"{partition_name(num_shards, shard_index)}.json")
+    run_build(part, progress=False)
+    own = Manifest.read(partition_manifest_path(out, shard_index, num_shards))
     return TaskResult(shard_index, own.rows, own.last_run_seconds, (own.resumed or {}).get("chunks_skipped", 0),
                       os.uname().nodename, round(time.process_time() - cpu_started, 3))
-
-
-def _appears(path: Path, seconds: float = 10.0) -> bool:
-    """Whether ``path`` exists within ``seconds`` (the winner of a claim is renaming it into place)."""
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def run_partitions_locally(config: BuildConfig, tasks: int, task_cache: TaskCache = TaskCache.PARTITION,

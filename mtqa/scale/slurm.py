@@ -100,17 +100,7 @@ def render_script(config: BuildConfig, scale: ScaleConfig, config_path: Path, lo
               for d in SHARED_SUBDIRS),
         ]
     lines += [
-        f'build() {{ "${{mtqa[@]}}" build --pipeline {q(str(config_path))} --num-shards {n} --shard-index "$shard" '
-        "--no-progress; }",
-        'claimed_before=no; [ -e "$out/build.json" ] && claimed_before=yes',
-        "status=0; build || status=$?",
-        "# TEMPORARY, until the output locking of issue 13 lands: tasks that start together can lose",
-        "# the first claim of a new --out (exit 2, 'not an mtqa build directory'); the claim then exists.",
-        'if [ "$status" -eq 2 ] && [ "$claimed_before" = no ] && [ -e "$out/build.json" ]; then',
-        '  echo "mtqa: partition $shard lost the first claim of $out to another task; retrying" >&2',
-        "  sleep 1; status=0; build || status=$?",
-        "fi",
-        '[ "$status" -eq 0 ] || exit "$status"',
+        f'"${{mtqa[@]}}" build --pipeline {q(str(config_path))} --num-shards {n} --shard-index "$shard" --no-progress',
         "# The last task to finish writes OUT/manifest.json (the others find partitions missing).",
         f'{q(python)} -m mtqa.cli.merge "$out" --num-shards {n} --if-complete  # = mtqa merge',
     ]
