@@ -368,7 +368,7 @@ def evaluate_lareqa(encoder: Encoder, data: LareqaData, *, cache: EmbeddingCache
     return LareqaResult(
         benchmark=data.benchmark, model=label, encoder=getattr(encoder, "name", repr(encoder)),
         mtqa_version=__version__, tie_rule=TIE_RULE_TEXT, data_folder=str(data.folder),
-        limit_paragraphs=data.limit,
+        limit_paragraphs=data.limit, titles=data.titles,
         files={lang: LareqaFile(file=d.path.name, sha256=d.sha256, questions=len(d.questions),
                                 candidates=len(d.candidates)) for lang, d in data.by_lang.items()},
         encode_seconds=round(t1 - t0, 3), rank_seconds=round(t2 - t1, 3),

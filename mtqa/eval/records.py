@@ -282,6 +282,7 @@ class LareqaResult(LareqaScores):
     encode_seconds: float
     rank_seconds: float
     model: str | None = None
+    titles: tuple[str, ...] | None = None  # only these articles were evaluated (mtqa eval --titles)
 
     @property
     def label(self) -> str:
@@ -305,6 +306,7 @@ class LareqaResult(LareqaScores):
             "mtqa_version": self.mtqa_version,
             "tie_rule": self.tie_rule,
             "data": {"folder": self.data_folder, "limit_paragraphs": self.limit_paragraphs,
+                     **({"titles": list(self.titles)} if self.titles is not None else {}),
                      "files": {lang: f.to_dict() for lang, f in self.files.items()}},
             **self.scores_dict(),
             "seconds": {"encode": self.encode_seconds, "rank": self.rank_seconds},
@@ -328,6 +330,7 @@ class LareqaResult(LareqaScores):
                    mtqa_version=_get(d, "mtqa_version", where, str), tie_rule=_get(d, "tie_rule", where, str),
                    data_folder=_get(data, "folder", f"{where}: data", str),
                    limit_paragraphs=_get(data, "limit_paragraphs", f"{where}: data", int, optional=True),
+                   titles=tuple(_get(data, "titles", f"{where}: data", list)) if "titles" in data else None,
                    files=files, encode_seconds=_number(seconds, "encode", f"{where}: seconds"),
                    rank_seconds=_number(seconds, "rank", f"{where}: seconds"), **cls._read_scores(d, where))
 

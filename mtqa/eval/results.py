@@ -75,6 +75,9 @@ def summary_markdown(results: Sequence[EvalResult], heading_level: int = 3) -> s
         note = ""
         if any(getattr(r, "limit_paragraphs", None) for r in group):
             note = "\n\nSubset: only the first paragraphs of each file (not comparable with full results)."
+        restricted = {len(r.titles) for r in group if getattr(r, "titles", None) is not None}
+        if restricted:
+            note += f"\n\nRestricted to {', '.join(map(str, sorted(restricted)))} article titles (held-out articles)."
         parts.append(f"{'#' * heading_level} {group[0].title}\n\n{table}{note}")
     return "\n\n".join(parts) + "\n"
 
@@ -90,6 +93,8 @@ def lareqa_markdown(result: LareqaResult) -> str:
     if r.limit_paragraphs:
         lines.append(f"\n**Subset:** only the first {r.limit_paragraphs} paragraphs of each file "
                      "(not comparable with full results).")
+    if r.titles is not None:
+        lines.append(f"\n**Restricted** to the {len(r.titles)} articles titled: {', '.join(r.titles)}.")
     lines += ["", lareqa_summary_table([r]), ""]
     lines += _table(["setting", "mAP", "R@1", "R@10", "settings / languages"],
                     [[name, fmt(m.mean_ap), fmt(m.recall_at_1), fmt(m.recall_at_10), str(m.count)]

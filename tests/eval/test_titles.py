@@ -98,6 +98,10 @@ def test_titles_restrict_queries_and_candidates_and_agree_with_brute_force(tmp_p
     assert data.titles == ("Rhine", "Paris")
     assert [len(d.questions) for d in data.by_lang.values()] == [2, 2]
     result = evaluate_lareqa(encoder, data)
+    assert result.titles == ("Rhine", "Paris")
+    saved = result.to_dict()
+    assert saved["data"]["titles"] == ["Rhine", "Paris"]
+    assert type(result).from_dict(saved).titles == ("Rhine", "Paris")
     expected = brute_force_map(folder, set(KEPT), lambda texts, kind: bag_of_words(list(texts)))
     for setting, (m_ap, queries, candidates) in expected.items():
         got = result.settings[setting]
@@ -123,6 +127,8 @@ def test_eval_cli_with_the_held_out_titles_of_a_build(tmp_path, tiny_st_dir):
     assert f"restricted to the 2 titles of {build}: queries and candidates of those articles only " \
            "(4 questions, 8 candidates over 2 languages)" in result.output
     saved = json.loads((tmp_path / "out" / "xquad-r.json").read_text(encoding="utf-8"))
+    assert sorted(saved["data"]["titles"]) == sorted(KEPT)  # the saved result says it was restricted
+    assert "**Restricted** to the 2 articles" in (tmp_path / "out" / "xquad-r.md").read_text(encoding="utf-8")
     encoder = load_encoder(str(tiny_st_dir))
     expected = brute_force_map(folder, set(KEPT), lambda texts, kind: encoder.encode(list(texts), kind))
     for setting, (m_ap, queries, candidates) in expected.items():
