@@ -41,8 +41,12 @@ class WriteError(MtqaError, OSError):
 
     def __init__(self, message: str, code: int | None = None, filename: str | None = None) -> None:
         super().__init__(message)
+        self.message = message
         self.errno = code
         self.filename = filename
+
+    def __str__(self) -> str:  # OSError's would be "[Errno 28] None: 'path'"
+        return self.message
 
 
 def os_reason(error: OSError) -> str:

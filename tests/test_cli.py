@@ -134,3 +134,13 @@ def test_help_lists_every_option():
     result = CliRunner().invoke(main, ["build", "--help"])
     for option in ["--pipeline", "--langs", "--sources", "--model", "--device", "--out", "--limit", "--num-shards", "--shard-index", "--filter-mode"]:
         assert option in result.output
+
+
+def test_a_lone_surrogate_in_the_input_is_repaired_not_a_traceback(env):
+    path = env / "s.jsonl"
+    path.write_text('{"id": "s1", "question": "Why \\ud83d?", "passage": "Because \\ud83d. It is so."}\n')
+    out = env / "o"
+    result = build("--sources", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = pa.concat_tables(pa.ipc.open_file(str(p)).read_all() for p in (out / "data").glob("*.arrow")).to_pylist()
+    assert {r["question"] for r in rows if r["lang"] == "en"} == {"Why \ufffd?"}

@@ -444,7 +444,12 @@ def _expected_rows(reader: Step) -> int | None:
 
 
 def _without_run_fields(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k not in RUN_FIELDS}
+    """A manifest's data without what only says how the latest run went: its ``RUN_FIELDS``
+    and every stage's seconds (the reader's are this run's reading time)."""
+    kept = {k: v for k, v in data.items() if k not in RUN_FIELDS}
+    kept["stages"] = {name: {k: v for k, v in stats.items() if k != "seconds"}
+                      for name, stats in (kept.get("stages") or {}).items()}
+    return kept
 
 
 def _same_build(path: Path, manifest: Manifest) -> bool:

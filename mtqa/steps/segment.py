@@ -162,23 +162,32 @@ class SentenceSplitter:
 
     def boundaries(self, text: str) -> list[int]:
         """Sentence boundaries of ``text``, in time linear in its length (see the module)."""
+        return self._boundaries(text)[0]
+
+    def _boundaries(self, text: str) -> tuple[list[int], int]:
+        """The boundaries, and how many of them are length cuts made on the linear path."""
         if len(text) <= LONG_TEXT_CHARS or self.splitter is Splitter.BLINGFIRE:
-            return self._splitter_boundaries(text)
+            return self._splitter_boundaries(text), 0
         cuts: list[int] = []
+        forced = 0
         start = 0
         for match in [*_LINE_BREAKS.finditer(text), None]:
             end = match.start() if match else len(text)
             if end > start:
-                cuts.extend(self._block_boundaries(text, start, end))
+                block, block_forced = self._block_boundaries(text, start, end)
+                cuts.extend(block)
+                forced += block_forced
                 if match:
                     cuts.append(end)
             if match:
                 start = match.end()
-        return cuts
+        return cuts, forced
 
-    def _block_boundaries(self, text: str, start: int, end: int) -> list[int]:
-        """Boundaries inside ``text[start:end]`` (a block without line breaks)."""
+    def _block_boundaries(self, text: str, start: int, end: int) -> tuple[list[int], int]:
+        """Boundaries inside ``text[start:end]`` (a block without line breaks), and how many
+        are length cuts."""
         cuts: list[int] = []
+        forced = 0
         while end - start > LONG_TEXT_CHARS:
             window = text[start : start + WINDOW_CHARS]
             found = [start + b for b in self._splitter_boundaries(window) if b <= WINDOW_CHARS - WINDOW_MARGIN]
@@ -188,16 +197,18 @@ class SentenceSplitter:
                 # the length cap would, so that every window moves on by at least half a
                 # segment and the whole stays linear.
                 found.append(_length_cut(text, last, MAX_SEGMENT_CHARS))
+                forced += 1
             cuts.extend(found)
             start = found[-1]
         cuts.extend(start + b for b in self._splitter_boundaries(text[start:end]))
-        return cuts
+        return cuts, forced
 
     def segment(self, text: str) -> tuple[str, list[tuple[str, str]], int]:
         """``(lead, [(sentence, following whitespace)], segments cut for length)``."""
-        cuts, added = cap_segment_lengths(text, self.boundaries(text))
+        boundaries, forced = self._boundaries(text)
+        cuts, added = cap_segment_lengths(text, boundaries)
         lead, sentences = split_with_whitespace(text, cuts)
-        return lead, sentences, added
+        return lead, sentences, forced + added
 
     def split(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         lead, sentences, _ = self.segment(text)

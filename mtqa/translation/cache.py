@@ -60,8 +60,8 @@ class TranslationCache:
             reason = os.strerror(error.errno) if error.errno else str(error)
         else:
             reason = str(error) or type(error).__name__
-        return MtqaError(f"translation cache {self.path}: cannot {doing} ({reason}); "
-                         "free space there or choose another cache with --cache-dir")
+        return MtqaError(f"translation cache {self.path}: cannot {doing} ({reason}); it needs a writable disk "
+                         "with free space, or choose another cache with --cache-dir")
 
     @property
     def conn(self) -> sqlite3.Connection:
