@@ -129,8 +129,8 @@ def run_on_ray(config: BuildConfig, scale: ScaleConfig, progress: bool | None = 
     finally:
         if started:
             ray.shutdown()
-    # Every task merges when it sees all manifests; merging here as well makes sure the merged
-    # manifest exists even if the last two tasks finished at the same moment on different nodes.
+    # The last task to finish has merged already; merging here too makes sure of it where a
+    # shared file system showed that task an older listing of the other nodes' manifests.
     _wait_visible(Path(config.out), scale.tasks)
     manifest = merge_build(config.out, scale.tasks)
     return manifest, [results[i] for i in range(scale.tasks)]
