@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +20,6 @@ from mtqa.scale.ray_runner import TASK_NAME
 from tests.scale.conftest import output_bytes, toy_config
 
 ray = pytest.importorskip("ray", reason="--executor ray needs Ray: pip install 'mtqa[ray]'")
-psutil = pytest.importorskip("psutil", reason="finding a Ray worker's process needs psutil (a dependency of Ray)")
 
 pytestmark = pytest.mark.slow  # a local Ray cluster takes ~10 s to start
 
@@ -67,11 +67,15 @@ def test_four_ray_tasks_write_the_bytes_of_four_partitions_run_one_after_another
     assert manifest.balance.rows["max"] == max(p.rows for p in parts)
 
 
-def _worker_of(name: str):
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if cmdline.startswith(f"ray::{name}"):
-            return proc
+def _worker_of(name: str) -> int | None:
+    """The pid of the Ray worker running the task ``name`` (Ray titles it ``ray::NAME``)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = cmdline.read_bytes().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith(f"ray::{name}"):
+            return int(cmdline.parent.name)
     return None
 
 
@@ -83,9 +87,6 @@ def test_a_task_killed_mid_run_is_retried_and_the_bytes_are_the_same(cluster, on
     out = tmp_path / "out"
     config = toy_config(out, tmp_path / "cache", chunk_size=CHUNK)
     markers = out / "progress" / f"shard-{victim:05d}"
-
-    import threading
-
     killed: dict = {}
 
     def kill_mid_run():
@@ -93,10 +94,10 @@ def test_a_task_killed_mid_run_is_retried_and_the_bytes_are_the_same(cluster, on
         while time.time() < deadline:
             done = len(list(markers.glob("chunk-*.json"))) if markers.is_dir() else 0
             if done >= 3:
-                proc = _worker_of(TASK_NAME.format(victim))
-                if proc is not None:
+                pid = _worker_of(TASK_NAME.format(victim))
+                if pid is not None:
                     killed["after_chunks"] = done
-                    os.kill(proc.pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)
                     return
             time.sleep(0.005)
 
