@@ -133,9 +133,10 @@ def variants(text: str, lang: str, passage: str, rng: random.Random) -> dict[str
 
 # -- outcomes ----------------------------------------------------------------------------------
 def core(text: str) -> str:
+    """The text without whitespace, case, and punctuation or quotes at its ends."""
     return "".join(ch for ch in text.strip().strip("".join(SENTENCE_PUNCT)) if not ch.isspace()).strip(
         "\"'«»„“”‘’()[]（）《》「」"
-    )
+    ).casefold()
 
 
 def outcome(match, gold_start: int, gold_text: str) -> str:
@@ -153,8 +154,9 @@ def xquad_table(examples_out: list | None = None) -> None:
     english = {qid: (ctx, answers[0]) for qid, ctx, answers in squad_rows(require(XQUAD / "xquad.en.json"))}
     print("XQuAD: gold answers perturbed as MT perturbs them, found by the fallback matcher")
     print("(exact: the gold span; edge: the gold span but for edge punctuation/quotes; overlap: another span")
-    print(" overlapping the gold one; elsewhere: the gold text at another place; wrong: another text at")
-    print(" another place; none: not found. base: today's passage.find finds the gold span)")
+    print(" overlapping the gold one; elsewhere: the gold text (but for case and edge punctuation) at another")
+    print(" place; wrong: another text at another place; none: not found. base: today's passage.find finds")
+    print(" the gold span)")
     header = (f"{'lang':<5}{'kind':<9}{'n':>6}{'exact':>9}{'edge':>6}{'overlap':>8}{'elsewh':>7}{'wrong':>6}"
               f"{'none':>6}{'base':>8}")
     print(header)

@@ -534,7 +534,7 @@ def find_span(
     passage: str,
     *,
     anchor: float | None = None,
-    threshold: float = 0.8,
+    threshold: float = 0.75,
     margin: float = 0.05,
     min_fuzzy_chars: int = 4,
     near: float = 0.1,

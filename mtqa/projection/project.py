@@ -94,7 +94,7 @@ class ProjectionConfig:
     marker_pairs: list[MarkerPair] = field(default_factory=lambda: list(DEFAULT_MARKERS))
     per_model: dict[str, dict] = field(default_factory=dict)
     fuzzy: bool = True
-    fuzzy_threshold: float = 0.8
+    fuzzy_threshold: float = 0.75
     anchor_near: float = 0.1
     anchor_margin: float = 0.05
     min_fuzzy_chars: int = 4
