@@ -41,7 +41,7 @@ def merge(out, num_shards, if_complete) -> None:
     if manifest.balance is not None:
         b = manifest.balance
         ratio = f"{b.straggler_ratio:.2f}" if b.straggler_ratio is not None else "n/a"
-        click.echo(f"rows per partition {b.rows['min']:,}–{b.rows['max']:,} (median {b.rows['median']:,}); "
+        click.echo(f"rows per partition {b.rows['min']:,}–{b.rows['max']:,} (median {b.rows['median']:,g}); "
                    f"straggler ratio {ratio} (slowest: partition {b.slowest}, {b.seconds['max']:.1f} s of steps)")
 
 
