@@ -244,8 +244,9 @@ def squad_pt_table(judge: int) -> None:
                 print(f"  [{n}] EN {en_answer!r} -> not found | Q: {row[1]}")
                 continue
             ctx = row[2]
-            window = ctx[max(0, match.start - 60) : match.start] + "⟦" + match.text + "⟧" + ctx[match.end : match.end + 60]
-            print(f"  [{n}] EN {en_answer!r} -> {match.text!r} ({match.score:.2f}) | Q: {row[1]}\n       …{window}…")
+            window = f"{ctx[max(0, match.start - 60) : match.start]}⟦{match.text}⟧{ctx[match.end : match.end + 60]}"
+            print(f"  [{n}] EN {en_answer!r} -> {match.text!r} ({match.score:.2f}) | Q: {row[1]}")
+            print(f"       …{window}…")
     print()
 
 

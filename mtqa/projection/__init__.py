@@ -9,7 +9,16 @@
 """
 
 from mtqa.projection.fuzzy import Match, find_span, normalise
-from mtqa.projection.markers import DEFAULT_MARKERS, MarkedSource, MarkedSpan, MarkerPair, accept, extract, mark, mark_answer
+from mtqa.projection.markers import (
+    DEFAULT_MARKERS,
+    MarkedSource,
+    MarkedSpan,
+    MarkerPair,
+    accept,
+    extract,
+    mark,
+    mark_answer,
+)
 from mtqa.projection.project import (
     MarkedTranslation,
     Method,

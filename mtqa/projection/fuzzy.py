@@ -39,7 +39,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["Match", "Normalised", "SENTENCE_PUNCT", "find_span", "levenshtein", "normalise", "similarity"]
+__all__ = ["Match", "Normalised", "SENTENCE_PUNCT", "find_span", "levenshtein", "normalise", "similarity", "trim"]
 
 #: Punctuation that ends a sentence or a clause; a translated answer often gains or loses it.
 SENTENCE_PUNCT = frozenset(".,;:!?。，、；：！？،؛؟।॥።…")

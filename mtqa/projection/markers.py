@@ -24,6 +24,7 @@ from mtqa.errors import MtqaError
 from mtqa.projection.fuzzy import SENTENCE_PUNCT, trim
 
 __all__ = [
+    "Accepted",
     "DEFAULT_MARKERS",
     "MarkedSource",
     "MarkedSpan",
@@ -33,10 +34,13 @@ __all__ = [
     "extract",
     "mark",
     "mark_answer",
+    "normalise_markers",
 ]
 
 #: What models write for ``[ ]`` instead (CJK and full-width brackets).
-SQUARE_VARIANTS: tuple[tuple[str, str], ...] = (("《", "》"), ("【", "】"), ("［", "］"), ("〔", "〕"), ("〖", "〗"))
+SQUARE_VARIANTS: tuple[tuple[str, str], ...] = (
+    ("《", "》"), ("【", "】"), ("［", "］"), ("〔", "〕"), ("〖", "〗"),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,8 @@ class ProjectionConfig:
             raise MtqaError(f"projection.anchor_near must be in [0, 1], got {self.anchor_near}")
         if not 0 <= self.anchor_margin < 1:
             raise MtqaError(f"projection.anchor_margin must be in [0, 1), got {self.anchor_margin}")
-        if isinstance(self.min_fuzzy_chars, bool) or not isinstance(self.min_fuzzy_chars, int) or self.min_fuzzy_chars < 1:
+        chars = self.min_fuzzy_chars
+        if isinstance(chars, bool) or not isinstance(chars, int) or chars < 1:
             raise MtqaError(f"projection.min_fuzzy_chars must be a whole number >= 1, got {self.min_fuzzy_chars!r}")
         if not isinstance(self.per_model, dict):
             raise MtqaError(f"projection.per_model must map model patterns to settings, got {self.per_model!r}")

@@ -79,7 +79,8 @@ def test_extract_gives_up_on_broken_markers(marked):
 
 def test_a_variant_the_plain_translation_uses_is_punctuation_not_a_marker():
     plain = "他读了《圣经》和其他书。"
-    assert normalise_markers("他读了《[圣经]》和其他书。", SQUARE, plain) == "他读了《[圣经]》和其他书。"
+    marked = "他读了《[圣经]》和其他书。"
+    assert normalise_markers(marked, SQUARE, plain) == marked
     span = extract("他读了《[圣经]》和其他书。", SQUARE, plain=plain)
     assert span.span == "圣经"
     assert extract("他读了[《圣经》]和其他书。", SQUARE, plain=plain).span == "《圣经》"
