@@ -8,8 +8,11 @@ import click
 from mtqa.cli.build import build
 from mtqa.cli.common import setup_logging
 from mtqa.cli.eval import eval_
+from mtqa.cli.merge import merge
+from mtqa.cli.publish import publish
 from mtqa.cli.report import report
 from mtqa.cli.sources import sources
+from mtqa.cli.train import train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,16 +23,8 @@ def main(verbose: int) -> None:
     setup_logging(verbose)
 
 
-for command in (build, sources, eval_, report):
+# Each command imports its heavy dependencies (torch, huggingface_hub, ray) only when it runs.
+for command in (build, sources, report, eval_, train, publish, merge):
     main.add_command(command)
-
-# Commands whose modules may not exist yet in a partial checkout are registered if present;
-# each imports its heavy dependencies (torch, huggingface_hub) only when it runs.
-for module, name in (("mtqa.cli.train", "train"), ("mtqa.cli.publish", "publish")):
-    try:
-        main.add_command(getattr(__import__(module, fromlist=[name]), name))
-    except ModuleNotFoundError as e:
-        if e.name != module:
-            raise
 
 __all__ = ["main"]
