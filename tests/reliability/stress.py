@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.reliability.run_cli_start import release_together
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ["build", "--chunk-size", "4", "--no-progress"]
 
@@ -38,8 +40,7 @@ def together(runs: list[list[str]], cache: Path, work: Path) -> list[subprocess.
     procs = [subprocess.Popen([sys.executable, "-m", "tests.reliability.run_cli", str(go), *args], cwd=ROOT,
                               env=env(cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for args in runs]
-    time.sleep(1.5)
-    go.touch()
+    release_together(go, procs)
     out = []
     for proc, args in zip(procs, runs, strict=True):
         stdout, stderr = proc.communicate(timeout=600)

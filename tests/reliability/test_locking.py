@@ -19,6 +19,7 @@ from mtqa.errors import MtqaError
 from mtqa.io import sha256_file
 from mtqa.pipeline.locks import FileLock
 from tests.reliability.conftest import executor, shard_bytes
+from tests.reliability.run_cli_start import release_together
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,8 +30,7 @@ def start_together(tmp_path: Path, runs: list[list[str]], cache: Path) -> list[s
     env = {**os.environ, "MTQA_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, "-m", "tests.reliability.run_cli", str(go), *args], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args in runs]
-    time.sleep(1.5)  # the imports, so that the builds themselves start together
-    go.touch()
+    release_together(go, procs)
     results = []
     for proc, args in zip(procs, runs, strict=True):
         stdout, stderr = proc.communicate(timeout=180)

@@ -152,3 +152,12 @@ def test_a_partition_does_not_point_at_a_manifest_that_does_not_exist(tmp_path, 
     assert result.exit_code == 0, result.output
     assert "manifest.json" not in result.output.replace(f"{out}/manifest.json is written when", "")
     assert "still missing: partition 1 of 2" in result.output
+
+
+def test_progress_loggers_are_shown_without_verbose_and_the_rest_stays_quiet():
+    from mtqa.cli.common import setup_logging
+
+    setup_logging(0)
+    for name in ("mtqa.pipeline.progress", "mtqa.eval.progress"):  # build and eval progress lines
+        assert logging.getLogger(name).isEnabledFor(logging.INFO)
+    assert not logging.getLogger("mtqa.pipeline.executor").isEnabledFor(logging.INFO)
