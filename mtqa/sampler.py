@@ -1,6 +1,6 @@
 """Hybrid batch sampler for multilingual retrieval training (arXiv 2408.10536).
 
-Needs the long-format shards ``mtqa build`` writes (``OUT/data/part-*.arrow``, one row per
+Needs the long-format shards ``mtqa build`` writes (``OUT/data/*.arrow``, one row per
 (id, lang), :data:`mtqa.schema.OUTPUT_SCHEMA`) or a ``pa.Table`` in that schema. Rows with
 ``keep == False`` (failed by the quality filter in "flag" mode) are left out, and rows with
 ``is_impossible == True`` (SQuAD 2.0 unanswerable questions) are never used as a pair. Gives
@@ -139,7 +139,7 @@ def shard_paths(shards: str | Path | Sequence[str | Path]) -> list[Path]:
         path = Path(item)
         if path.is_dir():
             data = path / "data" if (path / "data").is_dir() else path
-            found = sorted(data.glob("part-*.arrow")) or sorted(data.glob("*.arrow"))
+            found = sorted(data.glob("*.arrow"))
             if not found:
                 raise MtqaError(f"no .arrow shards found in {path} (is it a finished `mtqa build` output?)")
             paths += found

@@ -6,7 +6,7 @@ memory-mapped, not copied):
 - a ``Dataset.save_to_disk`` folder (``state.json`` names its ``data-*.arrow`` files); a
   ``DatasetDict`` folder (``dataset_dict.json``) with ``--split`` picking the split, or its only
   one;
-- an mtqa build folder (``OUT/data/part-*.arrow``) or its ``data/`` folder, or any folder of
+- an mtqa build folder (``OUT/data/*.arrow``) or its ``data/`` folder, or any folder of
   ``.arrow`` files;
 - one ``.arrow`` file (``arrow:PATH`` or the extension).
 
@@ -81,7 +81,7 @@ def _dataset_files(folder: Path, split: str | None, shown: str) -> tuple[list[Pa
             raise MtqaError(f"{shown}/state.json is not a datasets save_to_disk state ({one_line(e)})") from None
         return files, state.get("_split")
     data = folder / "data" if (folder / "data").is_dir() else folder
-    files = sorted(data.glob("part-*.arrow")) or sorted(data.glob("*.arrow"))
+    files = sorted(data.glob("*.arrow"))
     if not files:
         raise MtqaError(f"{shown}: no Arrow data (a datasets save_to_disk folder, an mtqa build, or .arrow files)")
     return files, None

@@ -126,6 +126,11 @@ class TranslateStep(Step):
             self.stats.add(S.TARGET_TOKENS, translator.target_token_count - target_tokens)
         return out
 
+    def describe(self) -> dict:
+        """The translation cache this run used (path, entries when opened), for the manifest:
+        the cache state is part of what reproduces a build byte for byte (docs/build.md)."""
+        return {"translation_cache": self.cache.describe()}
+
     def identity(self) -> dict:
         """What decides the translations: ``{"model": ...}`` with the model(s) and the decoding
         settings. Where it runs (device, compute type, threads) is left out."""

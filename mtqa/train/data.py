@@ -83,7 +83,7 @@ def read_build(folder: str | Path) -> tuple[pa.Table, BuildInfo]:
     if not path.is_dir():
         raise MtqaError(f"--data {folder}: not a folder (pass the --out folder of `mtqa build`)")
     data = path / "data"
-    if not data.is_dir() or not (sorted(data.glob("part-*.arrow")) or sorted(data.glob("*.arrow"))):
+    if not data.is_dir() or not (sorted(data.glob("*.arrow"))):
         raise MtqaError(f"--data {folder}: no shards in {data} (is the build finished? `mtqa build --out {folder}` "
                         "writes them)")
     table = read_shards(path, columns=COLUMNS)
