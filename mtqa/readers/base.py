@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -22,9 +22,11 @@ import pyarrow as pa
 from mtqa.errors import MtqaError
 from mtqa.pipeline.stats import ROWS_OUT, StageStats
 from mtqa.readers.normalize import (
+    ROWS_REPAIRED,
     SKIP_EMPTY_PASSAGE,
     SKIP_EMPTY_QUESTION,
     SKIPPED,
+    repair_record,
     row_id,
     skipped_key,
 )
@@ -48,6 +50,8 @@ class SourceBatch:
 
     rows: pa.RecordBatch
     skipped: list[tuple[int, str]]
+    #: rows of ``rows`` whose text held lone surrogates, repaired to U+FFFD (counted per chunk)
+    repaired: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +172,7 @@ class QASource(ABC):
             return
         cols = _Columns(self.name, self.split)
         skipped: list[tuple[int, str]] = []
+        repaired: list[int] = []
         count = 0
         records = self._records()
         try:
@@ -180,6 +185,10 @@ class QASource(ABC):
                     skipped.append((len(cols), SKIP_TITLE_LEFT_OUT))
                     self._count_skip(SKIP_TITLE_LEFT_OUT)
                     continue
+                # The one place text is repaired (docs/source.md): counted, never a crash later.
+                if repair_record(rec):
+                    repaired.append(len(cols))
+                    self.stats.add(ROWS_REPAIRED)
                 rid = row_id(self.name, rec)
                 empty = next((f for f in ("question", "passage") if not rec[f].strip()), None)
                 if empty is not None:
@@ -193,15 +202,15 @@ class QASource(ABC):
                 count += 1
                 if len(cols) >= self.batch_size:
                     self.stats.add(ROWS_OUT, len(cols))
-                    yield SourceBatch(cols.flush(), skipped)
-                    skipped = []
+                    yield SourceBatch(cols.flush(), skipped, repaired)
+                    skipped, repaired = [], []
                 if self.limit is not None and count >= self.limit:
                     break
         finally:
             records.close()
         if len(cols) or skipped:
             self.stats.add(ROWS_OUT, len(cols))
-            yield SourceBatch(cols.flush(), skipped)
+            yield SourceBatch(cols.flush(), skipped, repaired)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The rows as record batches of at most ``batch_size`` rows (none of them empty)."""

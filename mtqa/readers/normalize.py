@@ -93,7 +93,7 @@ def row_id(name: str, record: dict) -> str:
     already starts with ``f"{name}:"`` is kept, so QA rows written by mtqa and read back keep
     their ids."""
     original = record.get("id")
-    original = None if original is None or original == "" else repair_text(str(original))
+    original = None if original is None or original == "" else str(original)
     if original is not None and original.startswith(f"{name}:"):
         return original
     return f"{name}:{original or pair_hash(record['question'], record['passage'])}"
@@ -155,7 +155,6 @@ def parse_answers(value: Any, passage: str, where: str, field: str = "answers") 
     for text, start in pairs:
         if not isinstance(text, str):
             raise MtqaError(f"{where}: answer text must be a string, got {type(text).__name__}")
-        text = repair_text(text)
         if text.strip():
             out.append({"text": text, "answer_start": locate(passage, text, start)})
     return out
@@ -182,7 +181,7 @@ def text_field(row: dict, names: tuple[str, ...], where: str) -> str:
         if value is not None:
             if not isinstance(value, str):
                 raise MtqaError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
-            return repair_text(value)
+            return value
     raise MtqaError(f"{where}: missing field {names[0]!r}")
 
 
@@ -203,7 +202,7 @@ def normalize_row(row: dict, where: str) -> dict:
     title = row.get("title")
     return {
         "id": row.get("id"),
-        "title": None if title is None else repair_text(str(title)),
+        "title": None if title is None else str(title),
         "question": question,
         "passage": passage,
         "answers": [] if impossible else answers,

@@ -43,7 +43,7 @@ from mtqa.errors import MtqaError
 from mtqa.pipeline.stats import ROWS_OUT, StageStats
 from mtqa.pipeline.step import Chunk, Step
 from mtqa.readers.base import QASource, SourceBatch
-from mtqa.readers.normalize import SKIP_DUPLICATE_ID, SKIPPED, skipped_key
+from mtqa.readers.normalize import ROWS_REPAIRED, SKIP_DUPLICATE_ID, SKIPPED, skipped_key
 from mtqa.readers.spec import open_source
 from mtqa.schema import QA_SCHEMA
 
@@ -228,8 +228,9 @@ class _SeenIds:
         skipped = [(int(kept_before[offset]), reason) for offset, reason in part.skipped]
         skipped += [(int(kept_before[i]), SKIP_DUPLICATE_ID) for i in repeats]
         skipped.sort(key=lambda item: item[0])
+        repaired = [int(kept_before[i]) for i in part.repaired if keep[i]]
         log.debug("%s: dropped %d exact repeat(s) of earlier rows", spec, len(repeats))
-        return SourceBatch(batch.filter(pa.array(keep)), skipped)
+        return SourceBatch(batch.filter(pa.array(keep)), skipped, repaired)
 
 
 class _ChunkCutter:
@@ -287,6 +288,12 @@ class _ChunkCutter:
             self.carried = waiting + self.carried
         elif waiting and (keep is None or keep[0]):
             self._count_skips(waiting, self.mine)
+
+        for offset in part.repaired:  # repaired rows count in the chunk that holds them
+            if keep is None:
+                self._stats((self.mine + offset) // self.size).add(ROWS_REPAIRED)
+            elif keep[offset]:
+                self._stats((self.mine + int(before[offset])) // self.size).add(ROWS_REPAIRED)
 
         position, end = self.mine, self.mine + k
         while position < end:

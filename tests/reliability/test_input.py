@@ -48,7 +48,9 @@ def test_lone_surrogates_are_repaired_not_a_traceback(tmp_path, kind):
         path.write_text(json.dumps(doc))  # json.dumps writes the surrogate as the escape "\ud83d"
     assert "\\ud83d" in path.read_text()
     out = tmp_path / "out"
-    executor(path, out, mode="flag").run()
+    manifest = executor(path, out, mode="flag").run()
+    # Counted in the manifest per row: in SQuAD both questions are on the damaged passage.
+    assert manifest.count("source", "rows_repaired") == (1 if kind == "jsonl" else 2)
     english = [r for r in all_rows(out) if r["lang"] == "en"]
     first = next(r for r in english if "broke" in r["question"])
     assert first["question"] == "What broke \ufffd?" and first["passage"] == "The emoji \ufffd broke here. It has item 1."
