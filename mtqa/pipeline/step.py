@@ -94,6 +94,11 @@ class Step(ABC):
         """What the manifest records about this step (merged into the manifest)."""
         return {}
 
+    def expected_rows(self) -> int | None:
+        """A reader's number of input rows when it can tell cheaply (for progress totals and
+        ETAs), else None."""
+        return None
+
     @abstractmethod
     def process(self, chunk: Chunk) -> Chunk:
         """Transform one chunk; raise ``MtqaError`` on bad input."""
