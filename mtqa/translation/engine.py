@@ -48,6 +48,44 @@ _MIN_BUCKET = 16
 SOLO_TOKENS = 256
 
 
+@dataclasses.dataclass(slots=True)
+class _Submitted:
+    """``translate_batch`` calls in flight: per length bucket, the input indices and their
+    asynchronous results."""
+
+    target_prefix: list[str]
+    buckets: list[tuple[list[int], list]]
+
+
+class PendingTranslations:
+    """Translations submitted by :meth:`Ct2Translator.submit`; :meth:`result` waits for them.
+
+    ``source_tokens[i]`` and, once done, ``target_tokens[i]`` are the token counts of the i-th
+    input (0 for an empty one), so a caller can attribute them to whatever asked for it.
+    """
+
+    def __init__(self, engine: Ct2Translator, count: int, todo: list[int], sources: list[list[str]],
+                 submitted: _Submitted) -> None:
+        self._engine, self._count, self._todo, self._sources = engine, count, todo, sources
+        self._submitted: _Submitted | None = submitted
+        self._texts: list[str] | None = None
+        self.source_tokens = [0] * count
+        self.target_tokens = [0] * count
+        for i, tokens in zip(todo, sources, strict=True):
+            self.source_tokens[i] = len(tokens)
+
+    def result(self) -> list[str]:
+        """The translations in input order (waits for CTranslate2 the first time)."""
+        if self._texts is None:
+            outputs = self._engine._collect_tokens(self._sources, self._submitted)
+            texts = [""] * self._count
+            for i, tokens in zip(self._todo, outputs, strict=True):
+                texts[i] = self._engine.detokenize(tokens)
+                self.target_tokens[i] = len(tokens)
+            self._texts, self._submitted, self._sources = texts, None, []
+        return self._texts
+
+
 class Ct2Translator:
     """One CTranslate2 model, loaded on first use (so a stage holding it pickles cheaply).
 
@@ -266,21 +304,28 @@ class Ct2Translator:
 
         Empty (or whitespace-only) texts give empty strings without reaching the model.
         """
+        return self.submit(texts, target_lang).result()
+
+    def submit(self, texts: Sequence[str], target_lang: str) -> PendingTranslations:
+        """Start translating ``texts`` into ``target_lang`` and return at once; the
+        translations are :meth:`PendingTranslations.result`. CTranslate2 runs them on its own
+        threads without the GIL, so Python work (the next chunks' segmentation, say) goes on
+        meanwhile, and every bucket of every submitted call is queued at once: the worker
+        threads do not wait for each other between buckets or languages."""
         self.check_langs([target_lang])
-        out = [""] * len(texts)
         todo = [i for i, text in enumerate(texts) if text.strip()]
-        if not todo:
-            return out
-        sources = self.source_tokens([texts[i] for i in todo], target_lang)
-        outputs = self.translate_tokens(sources, self.target_prefix(target_lang))
-        for i, tokens in zip(todo, outputs, strict=True):
-            out[i] = self.detokenize(tokens)
-        return out
+        sources = self.source_tokens([texts[i] for i in todo], target_lang) if todo else []
+        return PendingTranslations(self, len(texts), todo, sources, self._submit_tokens(sources, self.target_prefix(target_lang)))
 
     def translate_tokens(self, sources: list[list[str]], target_prefix: list[str]) -> list[list[str]]:
         """Translate token lists, in input order, with ``target_prefix`` forced and then removed."""
+        return self._collect_tokens(sources, self._submit_tokens(sources, target_prefix))
+
+    def _submit_tokens(self, sources: list[list[str]], target_prefix: list[str]) -> _Submitted:
+        """Queue ``sources`` on the CTranslate2 worker threads, one ``translate_batch`` per
+        length bucket (see :meth:`_buckets`); returns what :meth:`_collect_tokens` waits on."""
         order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
-        results: list[list[str] | None] = [None] * len(sources)
+        submitted = []
         for bound, bucket in self._buckets(order, sources):
             batch = [sources[i] for i in bucket]
             # From the bucket's bound, not from its longest text: a text's cap (and so its
@@ -294,16 +339,25 @@ class Ct2Translator:
                 target_prefix=[list(target_prefix)] * len(batch) if target_prefix else None,
                 max_batch_size=self.max_batch_tokens,
                 batch_type="tokens",
+                asynchronous=True,
                 beam_size=self.beam_size,
                 num_hypotheses=1,
                 max_decoding_length=max_length,
                 no_repeat_ngram_size=self.no_repeat_ngram_size,
                 repetition_penalty=self.repetition_penalty,
             )
-            for i, result in zip(bucket, hypotheses, strict=True):
-                tokens = list(result.hypotheses[0])
-                if target_prefix and tokens[: len(target_prefix)] == list(target_prefix):
-                    tokens = tokens[len(target_prefix) :]
+            submitted.append((bucket, hypotheses))
+        return _Submitted(list(target_prefix), submitted)
+
+    def _collect_tokens(self, sources: list[list[str]], submitted: _Submitted) -> list[list[str]]:
+        """Wait for what :meth:`_submit_tokens` queued; the output tokens in input order."""
+        prefix = submitted.target_prefix
+        results: list[list[str] | None] = [None] * len(sources)
+        for bucket, hypotheses in submitted.buckets:
+            for i, pending in zip(bucket, hypotheses, strict=True):
+                tokens = list(pending.result().hypotheses[0])
+                if prefix and tokens[: len(prefix)] == prefix:
+                    tokens = tokens[len(prefix) :]
                 results[i] = tokens
         self.source_token_count += sum(len(s) for s in sources)
         self.target_token_count += sum(len(r) for r in results)

@@ -208,9 +208,19 @@ class EchoTranslator:
             pieces = [t for t in tokens if t != "</s>" and not t.startswith((">>", "__")) and not t.endswith("_Latn")]
             prefix = list(target_prefix[i]) if target_prefix else []
             results.append(_Result([prefix + pieces]))
-        return results
+        return [_Async(r) for r in results] if kwargs.get("asynchronous") else results
 
 
 @dataclass
 class _Result:
     hypotheses: list[list[str]]
+
+
+@dataclass
+class _Async:
+    """What ``translate_batch(asynchronous=True)`` returns per input."""
+
+    value: _Result
+
+    def result(self) -> _Result:
+        return self.value
