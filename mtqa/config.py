@@ -24,6 +24,7 @@ import yaml
 
 from mtqa.config_fields import identity_dict, placement, to_dict
 from mtqa.errors import MtqaError
+from mtqa.projection import ProjectionConfig
 from mtqa.steps.filters import FilterConfig
 from mtqa.steps.segment import SegmentConfig
 from mtqa.translation.config import TranslateConfig
@@ -50,6 +51,8 @@ class BuildConfig:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     translate: TranslateConfig = field(default_factory=TranslateConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
+    # Answer spans through translation (docs/projection.md); off for retrieval-only pipelines
+    projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     # False (--no-mt): no machine translation; a language gets rows only where a source gives them
     mt: bool = True
     # A split by title (mtqa.readers.titles): keep the titles listed in this file (or held out
@@ -86,6 +89,11 @@ class BuildConfig:
             raise MtqaError(f"title_seed must be an integer, got {self.title_seed!r}")
         if self.title_complement and self.titles is None and self.title_fraction is None:
             raise MtqaError("title_complement needs a split by title: titles or title_fraction")
+        if not self.projection.enabled and self.mt and "answer_lost" in [str(c) for c in self.filter.checks]:
+            # Without projection no machine-translated answer has a span: the check would fail
+            # every answerable row.
+            raise MtqaError("projection.enabled is false, so no translated answer is located: "
+                            "remove answer_lost from filter.checks")
 
     def to_dict(self) -> dict:
         return to_dict(self)

@@ -1,4 +1,5 @@
-"""``mtqa report OUT_DIR``: what the quality filter kept and failed, per language and reason.
+"""``mtqa report OUT_DIR``: what the quality filter kept and failed, per language and reason,
+and how the machine-translated answers were projected, per language and method.
 
 Needs a finished build's ``OUT_DIR/manifest.json`` (the filter stage's counts, see
 :mod:`mtqa.pipeline.stats`). Gives the per-language table as text, and writes
@@ -6,7 +7,9 @@ Needs a finished build's ``OUT_DIR/manifest.json`` (the filter stage's counts, s
 ``OUT_DIR/report/filter.png`` (bars per language: kept rows and the rows failing each
 reason; a row failing two checks is in both bars). Written atomically. The Markdown also
 counts the rows in ``data/`` per language and split from the shards themselves (with polars),
-and refuses a directory whose shards disagree with its manifest.
+and refuses a directory whose shards disagree with its manifest. A build that projected
+answers (``docs/projection.md``) gets a second table, in the text and the Markdown: the
+answers per language by method (``marker``, ``exact``, ``fuzzy``, ``none``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 from pathlib import Path
 
 from mtqa.pipeline.manifest import LanguageFilterCounts as LanguageRow
-from mtqa.pipeline.manifest import Manifest
+from mtqa.pipeline.manifest import LanguageProjectionCounts, Manifest
 from mtqa.errors import MtqaError
 from mtqa.io import atomic_path
 
@@ -63,13 +66,35 @@ def format_table(rows: list[LanguageRow], reasons: list[str], markdown: bool = F
     total_rows, total_kept = sum(r.rows for r in rows), sum(r.kept for r in rows)
     body.append(["all", f"{total_rows:,}", f"{total_kept:,}", f"{total_kept / total_rows:.2%}" if total_rows else "-",
                  *(f"{sum(r.failed[x] for r in rows):,}" for x in reasons)])
+    return _layout(head, body, markdown)
+
+
+def _layout(head: list[str], body: list[list[str]], markdown: bool) -> str:
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
-        lines += ["| " + " | ".join(cells) + " |" for cells in body]
-        return "\n".join(lines)
+        return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in body])
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
-    return "\n".join(fmt(cells) for cells in [head, *body])
+    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+                     for cells in [head, *body])
+
+
+def format_projection(rows: list[LanguageProjectionCounts], markdown: bool = False) -> str:
+    """Machine-translated answers per language by projection method, with the share given a
+    span; a column for answers the source gives as free text only where there are any."""
+    methods = ["marker", "exact", "fuzzy", "none"]
+    unlocated = any(r.unlocated for r in rows)
+    head = ["language", "answers", *methods, "% projected", *(["free text"] if unlocated else [])]
+
+    def cells(lang: str, counts: list[dict], free: int) -> list[str]:
+        total = {m: sum(c[m] for c in counts) for m in methods}
+        answers = sum(total.values())
+        share = f"{(answers - total['none']) / answers:.2%}" if answers else "-"
+        return [lang, f"{answers:,}", *(f"{total[m]:,}" for m in methods), share,
+                *([f"{free:,}"] if unlocated else [])]
+
+    body = [cells(r.lang, [r.by_method()], r.unlocated) for r in rows]
+    body.append(cells("all", [r.by_method() for r in rows], sum(r.unlocated for r in rows)))
+    return _layout(head, body, markdown)
 
 
 def plot(rows: list[LanguageRow], reasons: list[str], path: Path) -> bool:
@@ -115,6 +140,7 @@ def write_report(out_dir: str | Path) -> tuple[str, list[Path]]:
     rejected = manifest.rejected.get("rows", 0)
     where = (f"Failed rows are under `rejected/` ({rejected:,} rows)." if mode == "drop"
              else "Every row is under `data/`; failed rows have `keep = false`.")
+    projection = manifest.projection_counts()
     md = "\n".join([
         f"# Quality filter report: {out_dir.name}",
         "",
@@ -130,8 +156,17 @@ def write_report(out_dir: str | Path) -> tuple[str, list[Path]]:
         *(f"| {r['lang']} | {r['split']} | {r['rows']:,} |" for r in splits),
         "",
         *(["![kept and failed rows per language](filter.png)", ""] if plotted else []),
+        *(["## Answer projection", "",
+           "Machine-translated answers by the method that located them in the translated passage "
+           "(docs/projection.md): `marker` the markers of the answer's marked sentence, `exact` or `fuzzy` "
+           "the answer translated on its own, `none` not located (`answer_start` -1; the filter's "
+           "`answer_lost` fails a row none of whose answers is located).", "",
+           format_projection(projection, markdown=True), ""] if projection else []),
     ])
     path = report / "filter.md"
     with atomic_path(path) as tmp:
         tmp.write_text(md, encoding="utf-8")
-    return format_table(rows, reasons), [path, *([png] if plotted else [])]
+    text = format_table(rows, reasons)
+    if projection:
+        text += "\n\nanswers by projection method\n" + format_projection(projection)
+    return text, [path, *([png] if plotted else [])]

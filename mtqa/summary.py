@@ -12,6 +12,7 @@ from __future__ import annotations
 from mtqa.pipeline import stats as S
 from mtqa.pipeline.manifest import Manifest
 from mtqa.readers.normalize import ROWS_REPAIRED, SKIP_DUPLICATE_ID, skipped_key
+from mtqa.steps.mark import ANSWERS_UNMARKED
 from mtqa.steps.segment import CUT_SEGMENTS, LONG_PASSAGES, LONG_TEXT_CHARS, MAX_SEGMENT_CHARS
 
 
@@ -36,13 +37,21 @@ def format_summary(manifest: Manifest) -> str:
          f"{count('segment', S.SEGMENTS_ANSWER):,} answer)"
          + (f"; {long_passages:,} passage(s) over {LONG_TEXT_CHARS:,} characters" if long_passages else "")
          + (f"; {cut:,} segment(s) cut at {MAX_SEGMENT_CHARS:,} characters" if cut else ""))
+    if "mark" in manifest.stages:
+        unmarked = count("mark", ANSWERS_UNMARKED)
+        line("mark", f"{count('mark', S.SEGMENTS_MARKED):,} answer sentence(s) marked, to translate once more"
+             + (f"; {unmarked:,} answer(s) not inside one sentence or without a free marker" if unmarked else ""))
     naive, unique = count("dedup", S.SEGMENTS), count("dedup", S.UNIQUE_SEGMENTS)
     pn, pu = count("dedup", S.SEGMENTS_PASSAGE), count("dedup", S.UNIQUE_PASSAGE)
     line("dedup", f"{unique:,} unique of {naive:,} segments ({_pct(unique, naive)}); passages {pu:,} of {pn:,} ({_pct(pu, pn)})")
     hits, done = count("translate", S.CACHE_HITS), count("translate", S.TRANSLATED)
     line("translate", f"{done:,} translated, {hits:,} from cache; {count('translate', S.SOURCE_TOKENS):,} -> "
          f"{count('translate', S.TARGET_TOKENS):,} tokens")
-    line("assemble", f"{count('assemble', S.ROWS_OUT):,} rows (one per id and language)")
+    projected = manifest.projection_counts()
+    methods = {m: sum(p.by_method()[m] for p in projected) for m in ("marker", "exact", "fuzzy", "none")}
+    line("assemble", f"{count('assemble', S.ROWS_OUT):,} rows (one per id and language)"
+         + ("; MT answers by projection: " + ", ".join(f"{v:,} {m}" for m, v in methods.items())
+            if projected else ""))
     failed = manifest.filter_failures()
     judged = count("filter", S.ROWS_IN)
     line("filter", f"{count('filter', S.KEPT):,} of {judged:,} rows kept ({_pct(count('filter', S.KEPT), judged)}); "

@@ -18,6 +18,7 @@ from mtqa.readers.build_sources import build_langs, reader_for
 from mtqa.steps.assemble import AssembleStep
 from mtqa.steps.dedup import DedupStep
 from mtqa.steps.filters import FilterStep
+from mtqa.steps.mark import MarkAnswersStep
 from mtqa.steps.segment import SegmentStep
 from mtqa.steps.translate import TranslateStep
 from mtqa.steps.write import ShardWriter
@@ -29,17 +30,20 @@ def reader_step(config: BuildConfig) -> ReaderStep:
 
 
 def build_pipeline(config: BuildConfig) -> list[Step]:
-    """reader → segment → dedup → translate → assemble → filter → write (no translate step with
-    ``mt: false``: only the languages parallel sources give are written)."""
+    """reader → segment → mark → dedup → translate → assemble → filter → write (no mark or
+    translate step with ``mt: false``: only the languages parallel sources give are written)."""
     reader = reader_step(config)
     langs = build_langs(config, reader.sources)
     translate = [TranslateStep(config.translate, langs, source_lang=config.source_lang)] if config.mt else []
+    projection = config.projection.for_model(config.translate.model)
+    mark = [MarkAnswersStep(projection, langs, config.source_lang)] if config.mt else []
     return [
         reader,
         SegmentStep(config.segment),
+        *mark,
         DedupStep(),
         *translate,
-        AssembleStep(langs, config.source_lang),
+        AssembleStep(langs, config.source_lang, projection),
         FilterStep(config.filter, config.source_lang, langs=langs),
         ShardWriter(Path(config.out), config.shard_index, config.num_shards),
     ]

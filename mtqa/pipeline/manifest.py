@@ -143,6 +143,35 @@ class LanguageSpanCounts:
     rows_flagged: int
 
 
+@dataclass(slots=True)
+class LanguageProjectionCounts:
+    """How one language's machine-translated answers were projected into their passages
+    (``docs/projection.md``): by the ``marker`` method, the answer's own translation found
+    ``exact``\ly or ``fuzzy``, or ``none`` (``answer_start`` -1); ``unlocated``: answers the
+    source gives as free text (no span in English either), not projected."""
+
+    lang: str
+    marker: int
+    exact: int
+    fuzzy: int
+    none: int
+    unlocated: int
+
+    @property
+    def projected(self) -> int:
+        """Answers given a span in the translated passage."""
+        return self.marker + self.exact + self.fuzzy
+
+    @property
+    def answers(self) -> int:
+        """Answers the projection tried (the source's located ones)."""
+        return self.projected + self.none
+
+    def by_method(self) -> dict[str, int]:
+        """``{"marker": ..., "exact": ..., "fuzzy": ..., "none": ...}``, in method order."""
+        return {"marker": self.marker, "exact": self.exact, "fuzzy": self.fuzzy, "none": self.none}
+
+
 @dataclass(frozen=True, slots=True)
 class TitleSplitRecord:
     """A build split by title: the titles it read (``kept``), those it left out (``held_out``),
@@ -249,6 +278,20 @@ class Manifest:
             rows_flagged=stats.lang_count(lang, A.ROWS_FLAGGED_SPAN),
         ) for lang in self._ordered(stats.langs)
             if stats.lang_count(lang, A.ANSWERS_GIVEN) or stats.lang_count(lang, A.ROWS_FLAGGED_SPAN)]
+
+    def projection_counts(self) -> list[LanguageProjectionCounts]:
+        """Machine-translated answers per language and projection method (assemble's
+        ``answers_{method}`` counts), for every language that has any, in the build's language
+        order. Empty for a build without machine translation or by an mtqa without projection."""
+        from mtqa.projection import Method
+        from mtqa.steps import assemble as A
+
+        stats = self.stage("assemble")
+        keys = [m.stat_key for m in Method] + [A.ANSWERS_UNLOCATED]
+        return [LanguageProjectionCounts(
+            lang=lang, unlocated=stats.lang_count(lang, A.ANSWERS_UNLOCATED),
+            **{m.value: stats.lang_count(lang, m.stat_key) for m in Method},
+        ) for lang in self._ordered(stats.langs) if any(stats.lang_count(lang, k) for k in keys)]
 
     def not_in_source(self) -> dict[str, int]:
         """Per language, the questions a parallel source's translation files have and its

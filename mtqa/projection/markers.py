@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mtqa.errors import MtqaError
 from mtqa.projection.fuzzy import SENTENCE_PUNCT, trim
@@ -43,35 +44,42 @@ SQUARE_VARIANTS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class MarkerPair:
+class _Pair(NamedTuple):
+    open: str
+    close: str
+    variants: tuple[tuple[str, str], ...]
+
+
+class MarkerPair(_Pair):
     """An opening and a closing marker, and the variants of them a model may write instead.
 
-    Build one from config data with :meth:`of`: ``["[", "]"]``, or ``{"open": "<a>", "close":
-    "</a>", "variants": [["<A>", "</A>"]]}``.
+    Build one from config data with :meth:`of`: ``["[", "]"]``, ``["{", "}", [["｛", "｝"]]]``,
+    or ``{"open": "<a>", "close": "</a>", "variants": [["<A>", "</A>"]]}``. A (named) tuple,
+    so a config holding pairs is plain data as it is (JSON, YAML, the build's identity):
+    ``[open, close, [[variant open, variant close], ...]]``.
     """
 
-    open: str = "["
-    close: str = "]"
-    variants: tuple[tuple[str, str], ...] = SQUARE_VARIANTS
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
+    def __new__(cls, open: str = "[", close: str = "]",
+                variants: Sequence[Sequence[str]] = SQUARE_VARIANTS) -> MarkerPair:
         try:
-            variants = tuple((str(o), str(c)) for o, c in self.variants)
+            pairs = tuple((str(o), str(c)) for o, c in variants)
         except (TypeError, ValueError):
-            raise MtqaError(f"marker variants must be pairs of strings, got {self.variants!r}") from None
-        object.__setattr__(self, "variants", variants)
-        for o, c in ((self.open, self.close), *variants):
+            raise MtqaError(f"marker variants must be pairs of strings, got {variants!r}") from None
+        for o, c in ((open, close), *pairs):
             if not isinstance(o, str) or not isinstance(c, str) or not o.strip() or not c.strip():
                 raise MtqaError(f"markers must be non-blank strings, got {o!r} and {c!r}")
             if o != o.strip() or c != c.strip():
                 raise MtqaError(f"markers must not start or end with whitespace, got {o!r} and {c!r}")
             if o == c or o in c or c in o:
                 raise MtqaError(f"the opening and closing marker must differ and not contain each other: {o!r}, {c!r}")
+        return super().__new__(cls, open, close, pairs)
 
     @classmethod
     def of(cls, value) -> MarkerPair:
-        """A pair from a :class:`MarkerPair`, a two-item sequence or a mapping (config data)."""
+        """A pair from a :class:`MarkerPair`, a sequence ``[open, close]`` or ``[open, close,
+        variants]``, or a mapping (config data)."""
         if isinstance(value, MarkerPair):
             return value
         if isinstance(value, dict):
@@ -82,8 +90,12 @@ class MarkerPair:
                 raise MtqaError("marker pair: needs 'open' and 'close'")
             variants = value.get("variants")
             return cls(value["open"], value["close"], SQUARE_VARIANTS if variants is None else tuple(variants))
-        if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-            opening, closing = value
+        if isinstance(value, Sequence) and not isinstance(value, str) and len(value) in (2, 3):
+            opening, closing = value[0], value[1]
+            if len(value) == 3:
+                if isinstance(value[2], str) or not isinstance(value[2], Sequence):
+                    raise MtqaError(f"marker variants must be pairs of strings, got {value[2]!r}")
+                return cls(opening, closing, tuple(value[2]))
             variants = SQUARE_VARIANTS if (opening, closing) == ("[", "]") else ()
             return cls(opening, closing, variants)
         raise MtqaError(f"a marker pair is [open, close] or {{open: ..., close: ...}}, got {value!r}")

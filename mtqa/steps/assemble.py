@@ -13,8 +13,13 @@ target languages in the configured order, each with its ``origin`` (``mtqa.schem
   (``chunk.row_flags``), as is an answerable row whose translation has no answer. No wrong
   span is written, and none is mended unseen;
 - ``mt``: rebuilt from the translated segments with the original whitespace; each answer is
-  translated on its own and located in the translated passage (``answer_start`` -1 when it
-  does not occur there verbatim: the quality filter decides what to do then).
+  projected into the translated passage (:func:`mtqa.projection.project_answer`,
+  ``docs/projection.md``): by the markers of its marked sentence's translation (the ``marked``
+  segments of :mod:`mtqa.steps.mark`), else by its own translation found exactly or fuzzily
+  near the position of its English sentence's translation, else not at all (``answer_start``
+  -1, the text as translated on its own: the quality filter decides what to do then). An
+  emitted answer's text is always the passage's own substring at ``answer_start``. An answer
+  the source does not locate (``answer_start`` -1 in English, free text) is not projected.
 
 A language with neither (the source lacks the id, and the build translates nothing, as with
 ``--no-mt``) gets no row for that id. Every row keeps the source row's ``title`` (the article's
@@ -24,9 +29,12 @@ Counts (per language, ``stats.langs``): ``rows_source`` / ``rows_human`` / ``row
 total), ``ids_missing`` (ids the source has no translation of in that language, whether MT
 filled them or not), and for translations given by the source ``answers_given``,
 ``spans_indexed``, ``spans_relocated``, ``spans_not_found``, ``answers_missing`` and
-``rows_flagged_span``; in total ``answers_unknown`` (source rows whose answers are unknown,
-``is_impossible`` null). :class:`mtqa.pipeline.manifest.Manifest` reads them back
-(``origin_counts()``, ``span_counts()``).
+``rows_flagged_span``; for machine-translated rows ``answers_{method}`` (``answers_marker``,
+``answers_exact``, ``answers_fuzzy``, ``answers_none``: :attr:`mtqa.projection.Method.stat_key`)
+and ``answers_unlocated`` (answers the source does not locate, not projected); in total
+``answers_unknown`` (source rows whose answers are unknown, ``is_impossible`` null).
+:class:`mtqa.pipeline.manifest.Manifest` reads them back (``origin_counts()``,
+``span_counts()``, ``projection_counts()``).
 """
 
 from __future__ import annotations
@@ -38,8 +46,19 @@ import pyarrow as pa
 
 from mtqa.pipeline import stats as S
 from mtqa.pipeline.step import Chunk, Step
+from mtqa.projection import (
+    MarkedTranslation,
+    Method,
+    Projection,
+    ProjectionConfig,
+    normalise,
+    project_answer,
+    sentence_anchor,
+)
+from mtqa.projection.fuzzy import Normalised
 from mtqa.readers.spans import SpanCheck, check_span
 from mtqa.schema import OUTPUT_SCHEMA, Origin, passage_id
+from mtqa.steps.mark import MARKED_FIELD, marked_source, sentence_offsets
 
 # Stat keys of this step (see the module docstring).
 IDS_MISSING = "ids_missing"
@@ -50,6 +69,7 @@ SPANS_NOT_FOUND = "spans_not_found"
 ANSWERS_MISSING = "answers_missing"
 ROWS_FLAGGED_SPAN = "rows_flagged_span"
 ANSWERS_UNKNOWN = "answers_unknown"
+ANSWERS_UNLOCATED = "answers_unlocated"  # MT rows: answers the source gives as free text (start -1)
 SPAN_KEYS = {SpanCheck.INDEXED: SPANS_INDEXED, SpanCheck.RELOCATED: SPANS_RELOCATED,
              SpanCheck.NOT_FOUND: SPANS_NOT_FOUND}
 #: The reason a row is flagged for when a given answer span did not index its passage, or an
@@ -78,14 +98,17 @@ class AssembleStep(Step):
 
     A target language is machine-translated where ``chunk.translations`` has it (the translate
     step ran for it); without a translate step only the given translations are written.
+    ``projection`` is the projection config for the build's model
+    (``ProjectionConfig.for_model``); the mark step must have had the same one.
     """
 
     name = "assemble"
 
-    def __init__(self, langs: list[str], source_lang: str = "en") -> None:
+    def __init__(self, langs: list[str], source_lang: str = "en", projection: ProjectionConfig | None = None) -> None:
         super().__init__()
         self.source_lang = source_lang
         self.target_langs = [lang for lang in langs if lang != source_lang]
+        self.projection = projection if projection is not None else ProjectionConfig()
 
     def process(self, chunk: Chunk) -> Chunk:
         qa = chunk.qa.to_pydict()
@@ -93,13 +116,22 @@ class AssembleStep(Step):
         parallel = qa.get("parallel") or [None] * n
         seg = chunk.segments.to_pydict() if chunk.segments is not None else {}
         # (row, field, part) -> [(uid, lead, sep)] in segment order; the segment stage
-        # emits segments in order, so appending keeps it.
+        # emits segments in order, so appending keeps it. The marked answer sentences are
+        # kept apart, (row, answer index) -> (sentence index, uid): they are never joined
+        # into a passage, a question or an answer.
         fields: dict[tuple[int, str, int], list[tuple[int, str, str]]] = defaultdict(list)
-        for row, field, part, uid, lead, sep in zip(
-            seg.get("row", []), seg.get("field", []), seg.get("part", []), seg.get("uid", []),
+        marked: dict[tuple[int, int], tuple[int, int]] = {}
+        for row, field, part, number, uid, lead, sep in zip(
+            seg.get("row", []), seg.get("field", []), seg.get("part", []), seg.get("seg", []), seg.get("uid", []),
             seg.get("lead", []), seg.get("sep", [])
         ):
-            fields[(row, field, part)].append((uid, lead, sep))
+            if field == MARKED_FIELD:
+                marked[(row, part)] = (number, uid)
+            else:
+                fields[(row, field, part)].append((uid, lead, sep))
+        unique = chunk.unique or []
+        # Translated passages are shared by a passage's questions: normalised once per text.
+        norms: dict[str, Normalised] = {}
 
         def rebuild(key: tuple[int, str, int], translated: list[str]) -> str:
             pieces = fields.get(key, ())
@@ -135,13 +167,20 @@ class AssembleStep(Step):
                     sentences = split_sentences(passage)
                 elif lang in chunk.translations:
                     translated = chunk.translations[lang]
-                    sentences = [translated[uid] for uid, _, _ in fields.get((row, "passage", 0), ())]
+                    pieces = fields.get((row, "passage", 0), ())
+                    sentences = [translated[uid] for uid, _, _ in pieces]
                     question = rebuild((row, "question", 0), translated)
                     passage = rebuild((row, "passage", 0), translated)
+                    english = sentence_offsets([(lead, unique[uid], sep) for uid, lead, sep in pieces])
+                    plain = sentence_offsets([(lead, translated[uid], sep) for uid, lead, sep in pieces])
                     answers = []
-                    for part in range(len(qa["answers"][row] or [])):
+                    for part, answer in enumerate(qa["answers"][row] or []):
                         text = rebuild((row, "answer", part), translated)
-                        answers.append({"text": text, "answer_start": passage.find(text) if text else -1})
+                        mark = marked.get((row, part))
+                        projection = self._project(
+                            answer, text, passage, english, plain, len(qa["passage"][row]),
+                            None if mark is None else (mark[0], unique[mark[1]], translated[mark[1]]), norms, lang)
+                        answers.append(projection.to_answer())
                     origin = Origin.MT
                 else:
                     origin = None
@@ -170,6 +209,48 @@ class AssembleStep(Step):
         self.stats.add(S.ROWS_IN, n)
         self.stats.add(S.ROWS_OUT, chunk.output.num_rows)
         return chunk
+
+    def _project(
+        self,
+        answer: dict,
+        translation: str,
+        passage: str,
+        english: list[tuple[int, str]],
+        plain: list[tuple[int, str]],
+        english_len: int,
+        marked: tuple[int, str, str] | None,
+        norms: dict[str, Normalised],
+        lang: str,
+    ) -> Projection:
+        """One English ``answer`` in the translated ``passage`` (module docstring), counted.
+
+        ``translation``: the answer translated on its own; ``english`` and ``plain``: the
+        ``(offset, text)`` of the passage's English and translated sentences; ``marked``: the
+        answer's marked segment as ``(sentence index, English text, translation)``, or None."""
+        start = answer.get("answer_start")
+        if start is None or start < 0:
+            self.stats.add(ANSWERS_UNLOCATED, lang=lang)
+            return Projection(translation, -1, Method.NONE)
+        config = self.projection
+        anchor = min(1.0, (start + len(answer["text"]) / 2) / english_len) if english_len else None
+        marked_translation = None
+        found = marked_source(english, answer, config)
+        if found is not None and found[0] < len(plain):
+            index, begin, end, source = found
+            offset, sentence = plain[index]
+            relative = source.relative if source is not None else (begin + end) / 2 / len(english[index][1])
+            anchor = sentence_anchor(len(passage), offset, len(sentence), relative)
+            # The marked text is recomputed; it must be the one that was translated.
+            if source is not None and marked is not None and marked[:2] == (index, source.text):
+                marked_translation = MarkedTranslation(source, marked[2], sentence, offset)
+        if config.enabled and passage and passage not in norms:
+            norms[passage] = normalise(passage)
+        projection = project_answer(passage, translation, anchor=anchor, marked=marked_translation, config=config,
+                                    passage_norm=norms.get(passage))
+        if projection.start >= 0 and passage[projection.start : projection.end] != projection.text:
+            projection = Projection(translation, -1, Method.NONE)  # never emit a span that does not match
+        self.stats.add(projection.method.stat_key, lang=lang)
+        return projection
 
     def _checked(self, answers: list[dict], passage: str, lang: str) -> list[dict]:
         """A translation's answers with every span checked against its passage (module docstring)."""

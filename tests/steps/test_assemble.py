@@ -109,8 +109,9 @@ def test_given_and_machine_translated_rows_are_counted_per_language():
     assert langs["en"] == {"rows_source": 4}
     assert langs["de"] == {"rows_human": 4, "answers_given": 2, "spans_indexed": 1, "spans_not_found": 1,
                            "answers_missing": 1, "rows_flagged_span": 2}
+    # b and c (machine-translated, answerable) have their answer found verbatim: "exact".
     assert langs["es"] == {"rows_human": 1, "rows_mt": 3, "ids_missing": 3, "answers_given": 1,
-                           "spans_relocated": 1, "rows_flagged_span": 1}
+                           "spans_relocated": 1, "rows_flagged_span": 1, "answers_exact": 2}
     assert chunk.stats["assemble"].counts == {"rows_source": 4, "rows_human": 5, "rows_mt": 3, "rows_in": 4,
                                               "rows_out": 12}
     mt = [r for r in chunk.output.to_pylist() if r["origin"] == "mt"][0]
