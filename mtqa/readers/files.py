@@ -1,7 +1,8 @@
 """Local files: SQuAD JSON, JSONL, Parquet, and the embedded sample.
 
-SQuAD JSON is parsed whole (``data`` → ``paragraphs`` → ``qas``); JSONL is read line by line
-and Parquet in record batches of the known columns, so both stream. ``.json.gz`` and
+SQuAD JSON is streamed article by article (``data`` → ``paragraphs`` → ``qas``, with ijson's C
+parser), JSONL line by line and Parquet in record batches of the known columns: memory does
+not grow with the file (peak RSS in docs/source.md, "Streaming"). ``.json.gz`` and
 ``.jsonl.gz`` are read through gzip. Bad input is one :class:`~mtqa.errors.MtqaError` line
 naming the file and the position (line and column, byte offset, row, or the path inside the
 SQuAD document). Why these are read with ``json``/``pyarrow`` and not ``datasets``:
@@ -20,6 +21,7 @@ source logs one warning saying how many such questions it read.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import logging
@@ -46,6 +48,15 @@ log = logging.getLogger(__name__)
 SAMPLE_PATH = Path(str(resources.files("mtqa") / "data" / "sample" / "xquad-en-sample.json"))
 #: How manifests name the sample: the same on every machine.
 SAMPLE_SHOWN_PATH = "mtqa/data/sample/xquad-en-sample.json"
+
+#: A SQuAD file that ijson finds malformed is parsed whole once more, up to this size, for the
+#: exact line and column of the error (only on that error path); a larger one gets the byte
+#: offset ijson had reached.
+DIAGNOSE_MAX_BYTES = 256 << 20
+#: A ``\uD800``-``\uDFFF`` escape: a surrogate pair, or a lone half (hostile input). ijson's C
+#: parser turns a lone half into "?" or fails, so a file holding one is read with its Python
+#: parser, which reads it as ``json`` does (the reader then repairs it, docs/build.md).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 FILE_FORMATS = ("squad", "jsonl", "parquet", "tydiqa", "arrow")
 EXTENSIONS = {".json": "squad", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".arrow": "arrow"}
@@ -101,27 +112,110 @@ class FileSource(QASource):
         return {"kind": self.format, **self._stat}
 
 
+class _ScanningReader:
+    """A binary file as ijson reads it: a leading UTF-8 BOM dropped, the bytes read so far
+    counted (``offset``), and ``surrogates`` set once a surrogate escape has gone by."""
+
+    def __init__(self, f) -> None:
+        self._f = f
+        self.offset = 0
+        self.surrogates = False
+        self._tail = b""
+        self._first = True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._f.read(size)
+        if self._first and data:  # ijson reads 0 bytes first, to tell bytes from text
+            self._first = False
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8):]
+                self.offset += len(codecs.BOM_UTF8)
+        if not self.surrogates and _SURROGATE_ESCAPE.search(self._tail + data):
+            self.surrogates = True
+        self._tail = data[-6:]
+        self.offset += len(data)
+        return data
+
+
 class SquadSource(FileSource):
-    """SQuAD v1.1 / v2.0 JSON (``data`` → ``paragraphs`` → ``qas``), parsed whole."""
+    """SQuAD v1.1 / v2.0 JSON (``data`` → ``paragraphs`` → ``qas``), streamed one article at a
+    time: the rows, their order and the error messages are those of parsing it whole."""
 
     format = "squad"
     label = "SQuAD JSON file"
     _warned_unknown = False
 
-    def _load(self) -> Any:
+    def _articles(self) -> Iterator[tuple[int, Any]]:
+        """``(index, article)`` for every item of the document's ``data`` list."""
+        import ijson
+
+        backend, done = ijson, 0
+        while True:
+            restart = False
+            try:
+                with _open_binary(self.path) as f:
+                    reader = _ScanningReader(f)
+                    try:
+                        for a, article in enumerate(backend.items(reader, "data.item", use_float=True)):
+                            if reader.surrogates and backend is ijson:
+                                restart = True  # from this article on, with the parser that reads them right
+                                break
+                            if a >= done:
+                                done = a + 1
+                                yield a, article
+                    except (ijson.JSONError, UnicodeDecodeError) as e:
+                        if reader.surrogates and backend is ijson:
+                            restart = True
+                        else:
+                            self._diagnose(e, reader.offset)
+            except (OSError, EOFError, zlib.error) as e:
+                raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
+            if not restart:
+                break
+            log.debug("%s: surrogate escapes; reading on with ijson's Python parser", self.shown_path)
+            backend = ijson.get_backend("python")
+        if done == 0:
+            self._check_layout(backend)
+
+    def _check_layout(self, backend) -> None:
+        """For a document that gave no article: refuse it unless it is an object whose
+        ``data`` is a list (an empty one is a valid, empty source)."""
+        import ijson
+
         try:
             with _open_binary(self.path) as f:
-                raw = f.read()
+                reader = _ScanningReader(f)
+                try:
+                    events = backend.parse(reader)
+                    first = next(events, None)
+                    if first is not None and first[:2] == ("", "start_map"):
+                        for prefix, event, value in events:
+                            if prefix == "data" and event == "start_array":
+                                return
+                except (ijson.JSONError, UnicodeDecodeError) as e:
+                    self._diagnose(e, reader.offset)
         except (OSError, EOFError, zlib.error) as e:
             raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
-        return parse_json_bytes(raw, self.path)
+        raise MtqaError(f"{self.path}: not SQuAD format (expected an object with a 'data' list)")
+
+    def _diagnose(self, error: Exception, offset: int) -> None:
+        """Raise the one-line message for a document ijson could not parse: the exact one of a
+        whole parse (line and column, or the byte offset of bad UTF-8) when the file is at
+        most :data:`DIAGNOSE_MAX_BYTES`, else the position ijson had read up to."""
+        with _open_binary(self.path) as f:
+            raw = f.read(DIAGNOSE_MAX_BYTES + 1)
+        if len(raw) <= DIAGNOSE_MAX_BYTES:
+            parse_json_bytes(raw, self.path)  # raises the exact message
+            del raw
+        else:
+            del raw
+            _check_utf8(self.path)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise MtqaError(f"malformed JSON in {self.path} before byte offset {offset:,}: {reason}")
 
     def _records(self) -> Iterator[tuple[str, dict]]:
-        doc = self._load()
-        if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-            raise MtqaError(f"{self.path}: not SQuAD format (expected an object with a 'data' list)")
         unknown = 0
-        for a, article in enumerate(doc["data"]):
+        for a, article in self._articles():
             at = f"{self.path}: data[{a}]"
             if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
                 raise MtqaError(f"{at}: missing field 'paragraphs'")
@@ -164,6 +258,26 @@ class SquadSource(FileSource):
             self._warned_unknown = True
             log.warning("%s: %d questions have neither answers nor is_impossible (a test set?): their answers "
                         "are unknown, written with is_impossible null", self.shown_path, unknown)
+
+
+def _check_utf8(path: Path) -> None:
+    """Raise the one-line message for the first invalid UTF-8 in ``path``, read in blocks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    with _open_binary(path) as f:
+        while block := f.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as e:
+                at = offset - (len(e.object) - len(block)) + e.start  # e.object: the held bytes + block
+                line = lines + block.count(b"\n", 0, max(0, at - offset)) + 1
+                raise MtqaError(f"invalid UTF-8 in {path} at byte offset {at} (line {line})") from None
+            offset += len(block)
+            lines += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise MtqaError(f"invalid UTF-8 in {path} at byte offset {offset} (a cut character at the end)") from None
 
 
 class SampleSource(SquadSource):
