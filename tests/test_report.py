@@ -3,6 +3,7 @@ import json
 from click.testing import CliRunner
 
 from mtqa.cli import main
+from mtqa.pipeline.manifest import Manifest
 
 
 def manifest(tmp_path, counts, mode="drop"):
@@ -65,8 +66,45 @@ def test_counts_rows_per_split_from_the_shards_and_refuses_shards_that_disagree(
     md = (out / "report" / "filter.md").read_text()
     for lang in ("en", "x-rot13", "x-atbash"):
         assert f"| {lang} | test | 64 |" in md
+    # The toy model keeps the markers: answers are projected by them, counted per language.
+    projection = {p.lang: p for p in Manifest.load(out).projection_counts()}
+    assert sorted(projection) == ["x-atbash", "x-rot13"]
+    for counts in projection.values():
+        assert counts.answers == 64 and counts.marker >= 60 and counts.none == 0
+    text = result.output.splitlines()
+    table = text[text.index("answers by projection method") + 1:]
+    assert table[0].split() == ["language", "answers", "marker", "exact", "fuzzy", "none", "%", "projected"]
+    assert table[1].split()[:3] == ["x-rot13", "64", str(projection["x-rot13"].marker)]
+    assert f"| x-atbash | 64 | {projection['x-atbash'].marker} |" in md and "## Answer projection" in md
     data = json.loads((out / "manifest.json").read_text())
     data["langs"]["x-rot13"] = 65
     (out / "manifest.json").write_text(json.dumps(data))
     result = CliRunner().invoke(main, ["report", str(out)])
     assert result.exit_code == 2 and "does not match its manifest" in result.output
+
+
+def test_projection_table_per_language_and_method(tmp_path):
+    manifest(tmp_path, COUNTS)
+    data = json.loads((tmp_path / "manifest.json").read_text())
+    data["stages"]["assemble"] = {"counts": {}, "seconds": 0.1, "langs": {
+        "en": {"rows_source": 10},
+        "de": {"answers_marker": 7, "answers_exact": 1, "answers_fuzzy": 1, "answers_none": 1},
+        "zh": {"answers_marker": 2, "answers_none": 2, "answers_unlocated": 3}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    table = lines[lines.index("answers by projection method") + 1:]
+    assert table[0].split() == ["language", "answers", "marker", "exact", "fuzzy", "none", "%", "projected",
+                                "free", "text"]
+    assert table[1].split() == ["de", "10", "7", "1", "1", "1", "90.00%", "0"]
+    assert table[2].split() == ["zh", "4", "2", "0", "0", "2", "50.00%", "3"]
+    assert table[3].split() == ["all", "14", "9", "1", "1", "3", "78.57%", "3"]
+    assert "| de | 10 | 7 | 1 | 1 | 1 | 90.00% | 0 |" in (tmp_path / "report" / "filter.md").read_text()
+
+
+def test_no_projection_table_for_a_build_without_it(tmp_path):
+    manifest(tmp_path, COUNTS)
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 0 and "answers by projection method" not in result.output
+    assert "Answer projection" not in (tmp_path / "report" / "filter.md").read_text()

@@ -146,9 +146,10 @@ class LanguageSpanCounts:
 @dataclass(slots=True)
 class LanguageProjectionCounts:
     """How one language's machine-translated answers were projected into their passages
-    (``docs/projection.md``): by the ``marker`` method, the answer's own translation found
-    ``exact``\ly or ``fuzzy``, or ``none`` (``answer_start`` -1); ``unlocated``: answers the
-    source gives as free text (no span in English either), not projected."""
+    (``docs/projection.md``): by the markers of its marked sentence (``marker``), by its own
+    translation found verbatim (``exact``) or normalised or similar (``fuzzy``), or not at all
+    (``none``: ``answer_start`` -1); ``unlocated``: answers the source gives as free text (no
+    span in English either), not projected."""
 
     lang: str
     marker: int

@@ -116,3 +116,75 @@ def test_given_and_machine_translated_rows_are_counted_per_language():
                                               "rows_out": 12}
     mt = [r for r in chunk.output.to_pylist() if r["origin"] == "mt"][0]
     assert mt["question"] == reverse_words("What is big?", "es")
+
+
+# -- answer projection (docs/projection.md) --------------------------------------------------
+
+from mtqa.projection import ProjectionConfig  # noqa: E402
+from mtqa.steps.mark import MarkAnswersStep  # noqa: E402
+from mtqa.toy_cipher import cipher  # noqa: E402
+
+# XQuAD's Amazon paragraph (CC BY-SA 4.0), shortened: "10%" occurs twice.
+AMAZON = ("Amazonian evergreen forests account for about 10% of the world's terrestrial primary productivity "
+          "and 10% of the carbon stores in ecosystems. Deforestation releases that carbon.")
+
+
+def projected(qa, langs, fn, projection=None, mark=True):
+    projection = projection if projection is not None else ProjectionConfig()
+    chunk = Chunk(index=0, qa=qa)
+    steps = [SegmentStep(), *([MarkAnswersStep(projection, langs)] if mark else []), DedupStep(),
+             FakeTranslateStep(langs, fn=fn), AssembleStep(langs, projection=projection)]
+    for step in steps:
+        (chunk,) = step.run([chunk])
+    return chunk, {(r["id"], r["lang"]): r for r in chunk.output.to_pylist()}
+
+
+def test_marker_projection_finds_the_annotated_occurrence_where_a_lookup_finds_the_first():
+    start = AMAZON.index("10% of the carbon")
+    qa = qa_table([{"id": "a", "question": "What share of the carbon?", "passage": AMAZON,
+                    "answers": [{"text": "10%", "answer_start": start}]}])
+    chunk, rows = projected(qa, ["x-rot13"], cipher)
+    row = rows["a", "x-rot13"]
+    assert row["passage"] == cipher(AMAZON, "x-rot13")
+    # The cipher keeps every length, so the projected span is the English one.
+    assert row["answers"] == [{"text": "10%", "answer_start": start}] and row["passage"].find("10%") < start
+    assert chunk.stats["assemble"].langs["x-rot13"]["answers_marker"] == 1
+    # Without the mark step the fallback still prefers the occurrence near the sentence anchor.
+    chunk, rows = projected(qa, ["x-rot13"], cipher, mark=False)
+    assert rows["a", "x-rot13"]["answers"] == [{"text": "10%", "answer_start": start}]
+    assert chunk.stats["assemble"].langs["x-rot13"]["answers_exact"] == 1
+
+
+def test_lost_markers_fall_back_to_the_answer_and_a_missing_answer_is_counted_none():
+    def lose_markers(text, lang):  # a model that drops the markers and capitalises an answer alone
+        out = cipher(text.replace("[", "").replace("]", ""), lang)
+        return out.upper() if len(text) < 30 else out
+
+    qa = qa_table([{"id": "a", "question": "Q?", "passage": AMAZON,
+                    "answers": [{"text": "Amazonian evergreen forests", "answer_start": 0}]},
+                   {"id": "b", "question": "Q?", "passage": AMAZON,
+                    "answers": [{"text": "carbon stores", "answer_start": AMAZON.index("carbon stores")}]}])
+    chunk, rows = projected(qa, ["x-atbash"], lose_markers)
+    passage = rows["a", "x-atbash"]["passage"]
+    assert rows["a", "x-atbash"]["answers"] == [{"text": cipher("Amazonian evergreen forests", "x-atbash"),
+                                                 "answer_start": 0}]
+    b = rows["b", "x-atbash"]["answers"][0]
+    assert passage[b["answer_start"]:b["answer_start"] + len(b["text"])] == b["text"] == cipher("carbon stores",
+                                                                                               "x-atbash")
+    assert chunk.stats["assemble"].langs["x-atbash"] == {"rows_mt": 2, "ids_missing": 2, "answers_fuzzy": 2}
+    _, rows = projected(qa, ["x-atbash"], lambda text, lang: "Zzz qqq." if len(text) < 25 else cipher(text, lang),
+                        projection=ProjectionConfig(markers=False))
+    assert rows["b", "x-atbash"]["answers"] == [{"text": "Zzz qqq.", "answer_start": -1}]
+
+
+def test_free_text_answers_are_not_projected_and_projection_off_locates_nothing():
+    qa = qa_table([{"id": "a", "question": "Q?", "passage": AMAZON,
+                    "answers": [{"text": "10%", "answer_start": -1}, {"text": "carbon", "answer_start": 113}]}])
+    chunk, rows = projected(qa, ["x-rot13"], cipher)
+    assert rows["a", "x-rot13"]["answers"] == [{"text": "10%", "answer_start": -1},
+                                               {"text": cipher("carbon", "x-rot13"), "answer_start": 113}]
+    assert chunk.stats["assemble"].langs["x-rot13"]["answers_unlocated"] == 1
+    chunk, rows = projected(qa, ["x-rot13"], cipher, projection=ProjectionConfig(enabled=False))
+    assert [a["answer_start"] for a in rows["a", "x-rot13"]["answers"]] == [-1, -1]
+    assert rows["a", "en"]["answers"][1] == {"text": "carbon", "answer_start": 113}  # the source row as read
+    assert chunk.stats["mark"].counts["segments_marked"] == 0
