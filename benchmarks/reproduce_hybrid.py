@@ -95,10 +95,10 @@ class Profile:
 
 PROFILES = {
     "cpu": Profile(
-        name="cpu", seeds=(0, 1), langs=("en", "de", "ar", "zh"), steps=16, batch_size=16, max_seq_length=128,
+        name="cpu", seeds=(0, 1, 2), langs=("en", "de", "ar", "zh"), steps=16, batch_size=16, max_seq_length=128,
         device="cpu", precision="fp32",
         reductions=(
-            "2 seeds instead of 5 (a 95% t-interval over 2 seeds is wide: t = 12.7)",
+            "3 seeds instead of 5 (the 95% t-interval over 3 seeds uses t = 4.30, over 5 t = 2.78)",
             "4 languages (en, de, ar, zh: Latin, Arabic and Chinese scripts) for training and evaluation "
             "instead of the 11 of XQuAD-R; the multilingual pool is 4 languages, so rank distances are "
             "not comparable with an 11-language pool",
@@ -175,29 +175,6 @@ def make_plan(profile: Profile) -> Plan:
 # -- the split and the build ------------------------------------------------------------------
 
 
-def build_pipeline_steps(config):
-    """The build's steps. ``mtqa.pipeline.builder.build_pipeline`` does not yet honour
-    ``mt=False`` and the title split (its owner is wiring ``mtqa.readers.build_sources`` in);
-    until then this is the same list, from the same public functions, that it will give."""
-    from mtqa.pipeline.builder import build_pipeline
-    from mtqa.readers.build_sources import build_langs, reader_for
-    from mtqa.steps.assemble import AssembleStep
-    from mtqa.steps.dedup import DedupStep
-    from mtqa.steps.filters import FilterStep
-    from mtqa.steps.segment import SegmentStep
-    from mtqa.steps.translate import TranslateStep
-    from mtqa.steps.write import ShardWriter
-
-    steps = build_pipeline(config)
-    if not any(isinstance(step, TranslateStep) for step in steps) or config.mt:
-        return steps
-    reader = reader_for(config)
-    langs = build_langs(config, reader.sources)
-    return [reader, SegmentStep(config.segment), DedupStep(), AssembleStep(langs, config.source_lang),
-            FilterStep(config.filter, config.source_lang, langs=langs),
-            ShardWriter(Path(config.out), config.shard_index, config.num_shards)]
-
-
 def build_training_shards(xquad: Path, out: Path, fraction: float, seed: int) -> Path:
     """``mtqa build --sources xquad:XQUAD --no-mt --title-fraction F --title-seed S --out OUT``:
     every XQuAD language, the training side of the split only. A finished build is reused
@@ -209,7 +186,7 @@ def build_training_shards(xquad: Path, out: Path, fraction: float, seed: int) ->
         raise MtqaError(f"--xquad {xquad}: no xquad.en.json there (the folder of github.com/google-deepmind/xquad)")
     config = load_pipeline(None, sources=[f"xquad:{xquad}"], out=str(out), mt=False, langs=["*"],
                            title_fraction=fraction, title_seed=seed)
-    run_build(config, progress=False, steps=build_pipeline_steps(config))
+    run_build(config, progress=False)
     return Path(out)
 
 
@@ -226,11 +203,23 @@ def shard_titles(builds: list[Path]) -> set[str]:
     return titles
 
 
-def held_out_titles(titles_arg: str | None, builds: list[Path]) -> list[str]:
-    """``--titles`` (a file, or a build whose held-out titles to use), else the held-out
-    titles of the first training build."""
+def benchmark_titles(eval_data: Path, langs: list[str] | None) -> list[str]:
+    """Every article title of the XQuAD-R files (they share XQuAD's articles)."""
+    path = Path(eval_data) / f"{(langs or XQUAD_R_LANGS)[0]}.json"
+    try:
+        articles = json.loads(path.read_text(encoding="utf-8"))["data"]
+        return sorted({a["title"] for a in articles})
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise MtqaError(f"--titles all: cannot read the titles of {path} ({type(e).__name__}: {e})") from None
+
+
+def held_out_titles(titles_arg: str | None, builds: list[Path], eval_data: Path, langs: list[str] | None) -> list[str]:
+    """``--titles`` (a file, a build whose held-out titles to use, or ``all``: every article
+    of the benchmark), else the held-out titles of the first training build."""
     from mtqa.readers.titles import read_titles
 
+    if titles_arg == "all":
+        return benchmark_titles(eval_data, langs)
     source = titles_arg if titles_arg is not None else str(builds[0])
     try:
         return sorted(read_titles(source))
@@ -255,23 +244,54 @@ def write_lines(path: Path, lines) -> None:
 # -- training and evaluation ------------------------------------------------------------------
 
 
+def _build_fingerprints(builds: list[Path]) -> list[str | None]:
+    fingerprints = []
+    for build in builds:
+        try:
+            fingerprints.append(json.loads((build / "manifest.json").read_text(encoding="utf-8")).get("identity_sha256"))
+        except (OSError, ValueError):
+            fingerprints.append(None)
+    return fingerprints
+
+
+def _reusable(record: dict, config, builds: list[Path]) -> str | None:
+    """Why the finished run ``record`` (its ``mtqa_train.json``) is not the run ``config``
+    asks for, or None when it is: the same identity (every setting that decides the
+    weights) and builds with the same manifest fingerprints."""
+    want = json.loads(json.dumps(config.identity(), default=str))
+    have = record.get("identity") or {}
+    for key in sorted(set(want) | set(have)):
+        if want.get(key) != have.get(key):
+            return f"{key} was {have.get(key)!r}, now {want.get(key)!r}"
+    saved = [b.get("identity_sha256") for b in record.get("data", {}).get("builds", [])]
+    if saved != _build_fingerprints(builds):
+        return "the training builds changed (manifest identity_sha256)"
+    return None
+
+
 def train_run(variant: Variant, seed: int, *, builds: list[Path], model: str, out: Path, profile: Profile,
               langs: list[str] | None) -> dict:
-    """Train one (variant, seed) into ``out`` unless a finished run is there; returns its
-    ``mtqa_train.json`` result (steps, seconds, final loss) and whether it was reused."""
+    """Train one (variant, seed) into ``out``, or reuse the finished run there when it is
+    the same run; returns its result (steps, seconds, final loss) and whether it was reused."""
     from mtqa.train import TrainConfig, train
 
-    record_path = out / "mtqa_train.json"
-    if record_path.is_file():
-        return {**json.loads(record_path.read_text(encoding="utf-8"))["result"], "reused": True}
-    if out.exists():  # an interrupted run of ours: it saved no checkpoint (checkpoint_steps > steps), start over
-        shutil.rmtree(out)
     config = TrainConfig(
         data=[str(b) for b in builds], model=model, out=str(out), sampling=variant.sampling, alpha=variant.alpha,
         batch_size=variant.batch_size, mini_batch_size=variant.mini_batch_size, langs=langs, lr=profile.lr,
         max_steps=variant.steps, seed=seed, precision=profile.precision, max_seq_length=profile.max_seq_length,
         checkpoint_steps=variant.steps + 1, checkpoint_limit=1, device=profile.device, progress=False,
         logging_steps=max(1, variant.steps // 4))
+    record_path = out / "mtqa_train.json"
+    if record_path.is_file():
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        why = _reusable(record, config, builds)
+        if why:
+            raise MtqaError(f"{out} holds a finished run with other settings ({why}): pass another --work")
+        return {**record["result"], "reused": True}
+    if out.exists():
+        if not (out / "mtqa_run.json").is_file() and any(out.iterdir()):
+            raise MtqaError(f"{out} holds something other than a training run: pass another --work")
+        shutil.rmtree(out)  # a run of ours, interrupted: it saved no checkpoint (checkpoint_steps > steps)
     result = train(config)
     return {**result.to_dict(), "reused": False}
 
@@ -317,8 +337,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, action="append",
                    help="your own training build(s) (mtqa build --out); repeat for several. Replaces --xquad")
     p.add_argument("--eval-data", type=Path, default=SHARED_DATA / "xquad-r", help="XQuAD-R's folder (lareqa/xquad-r)")
-    p.add_argument("--titles", help="evaluate on these articles: a file (one title per line) or a build folder "
-                                    "(its held-out titles). Default: the held-out titles of the training build")
+    p.add_argument("--titles", help="evaluate on these articles: a file (one title per line), a build folder (its "
+                                    "held-out titles) or 'all'. Default: the held-out titles of the training build")
     p.add_argument("--work", type=Path, help="where builds, models and evaluations go (default: out/reproduce-hybrid-PROFILE)")
     p.add_argument("--report", type=Path, default=ROOT / "docs" / "reproduction.md",
                    help="the Markdown file whose profile block is (re)written (default: %(default)s)")
@@ -368,12 +388,29 @@ def resolve_profile(args: argparse.Namespace) -> Profile:
     return profile
 
 
+def shown(path) -> str:
+    """A path as the report shows it: relative to the checkout (``out/...``) or to the folder
+    beside it (``../shared/data/xquad``), ``~/...`` under the home folder, else as it is."""
+    resolved = Path(str(path)).expanduser()
+    if not resolved.is_absolute():
+        return str(path)
+    for base, prefix in ((ROOT, ""), (ROOT.parent, "../"), (Path.home(), "~/")):
+        if resolved.is_relative_to(base):
+            return prefix + resolved.relative_to(base).as_posix()
+    return str(path)
+
+
 def _git_commit() -> str:
+    """HEAD's short hash, marked when the recipe's own files differ from it."""
+    def git(*args) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--", "benchmarks/reproduce_hybrid.py", "benchmarks/_repro_report.py")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return commit + (" (the recipe modified since)" if changed else "")
 
 
 def _load() -> str:
@@ -401,6 +438,7 @@ def run(args: argparse.Namespace, say=print) -> Path:
     """The whole recipe; returns the report's path."""
     started = time.perf_counter()
     load_at_start = _load()
+    commit = _git_commit()  # the code that runs is the code at the start
     profile = resolve_profile(args)
     work = (args.work or ROOT / "out" / f"reproduce-hybrid-{profile.name}").expanduser()
     report_path = args.report.expanduser()
@@ -412,15 +450,15 @@ def run(args: argparse.Namespace, say=print) -> Path:
     t = time.perf_counter()
     if args.data:
         builds = [d.expanduser() for d in args.data]
-        split_note = f"your builds: {', '.join(str(b) for b in builds)}"
+        split_note = f"your builds: {', '.join(shown(b) for b in builds)}"
     else:
         say(f"build: XQuAD without MT, {profile.title_fraction:g} of the articles (title seed {profile.title_seed})")
         builds = [build_training_shards(args.xquad.expanduser(), work / "build", profile.title_fraction,
                                         profile.title_seed)]
-        split_note = (f"`mtqa build --sources xquad:{args.xquad} --no-mt --title-fraction {profile.title_fraction:g} "
+        split_note = (f"`mtqa build --sources xquad:{shown(args.xquad)} --no-mt --title-fraction {profile.title_fraction:g} "
                       f"--title-seed {profile.title_seed}`")
     train_titles = shard_titles(builds)
-    eval_titles = held_out_titles(args.titles, builds)
+    eval_titles = held_out_titles(args.titles, builds, args.eval_data.expanduser(), langs)
     check_disjoint(train_titles, eval_titles)
     write_lines(work / "titles-train.txt", sorted(train_titles))
     write_lines(work / "titles-held-out.txt", eval_titles)
@@ -472,21 +510,22 @@ def run(args: argparse.Namespace, say=print) -> Path:
     if alpha or batch:
         pictures["sweeps"] = report.draw_sweeps(figures / "sweeps.png", alpha, batch)
     wall = time.perf_counter() - started
-    command = "python benchmarks/reproduce_hybrid.py " + " ".join(shlex.quote(a) for a in (args.argv or []))
+    command = "python benchmarks/reproduce_hybrid.py " + " ".join(shlex.quote(shown(a) if a.startswith("/") else a)
+                                                                  for a in (args.argv or []))
     reused_runs = sum(1 for info in trained.values() if info["reused"])
     header = [
         f"- Command: `{command.strip()}`",
-        f"- Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, mtqa commit {_git_commit()}; {_machine(profile)}; "
+        f"- Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, mtqa commit {commit}; {_machine(profile)}; "
         f"load average (1/5/15 min) {load_at_start} at the start, {_load()} at the end",
         f"- Wall time **{wall / 60:.1f} min** (build and split {phases['build']:.0f} s, training {phases['train']:.0f} s, "
         f"evaluation {phases['eval']:.0f} s)" + (f"; {reused_runs} of {len(runs)} trained models were reused from an "
                                                  "earlier run" if reused_runs else ""),
-        f"- Encoder `{args.model}`; training data {split_note}: {len(train_titles)} articles; languages "
+        f"- Encoder `{shown(args.model)}`; training data {split_note}: {len(train_titles)} articles; languages "
         f"{', '.join(langs or XQUAD_R_LANGS)} (training and evaluation)",
         f"- Each model: {profile.steps} steps of {profile.batch_size} pairs, lr {profile.lr:g} (AdamW, linear warmup "
         f"10% then decay), max_seq_length {profile.max_seq_length}, precision {profile.precision}, seeds "
         f"{', '.join(map(str, profile.seeds))}; hybrid alpha {profile.alpha:g}",
-        f"- Evaluation: XQuAD-R ({args.eval_data}) restricted to the {len(eval_titles)} held-out articles, "
+        f"- Evaluation: XQuAD-R ({shown(args.eval_data)}) restricted to the {len(eval_titles)} held-out articles, "
         f"{sum(f.questions for f in untrained.files.values()):,} questions and "
         f"{untrained.pooled_candidates:,} candidates in all; held out: {', '.join(eval_titles)}",
     ]

@@ -168,3 +168,31 @@ def test_t_intervals_and_the_plan_of_the_sweeps():
     assert len(plan.variants()) == 8
     assert {v.batch_size * v.steps for v in plan.batch} == {64 * 100}
     assert [v.mini_batch_size for v in plan.batch] == [None, None, 32, 32]
+
+
+def test_own_builds_with_data_evaluate_on_the_titles_they_held_out(reproduction, tmp_path):
+    """--data BUILD (here the recipe's own build) without --titles: the build's held-out
+    titles; the runs of the same settings are reused, so the tables are the same."""
+    recipe, argv, root, report, _ = reproduction
+    lines: list[str] = []
+    own = tmp_path / "own.md"
+    args = recipe.parse_args([*argv, "--data", str(root / "work" / "build"), "--report", str(own)])
+    args.argv = argv
+    recipe.run(args, say=lines.append)
+    assert "your builds: " in own.read_text(encoding="utf-8")
+    assert _table(own.read_text(encoding="utf-8"), "**Table 1**") == _table(report.read_text(encoding="utf-8"),
+                                                                            "**Table 1**")
+
+
+def test_titles_all_is_refused_for_a_build_of_xquad_articles(reproduction, tmp_path, capsys):
+    recipe, argv, root, _, _ = reproduction
+    code = recipe.main([*argv, "--data", str(root / "work" / "build"), "--titles", "all",
+                        "--report", str(tmp_path / "r.md")])
+    assert code == 2 and "also in the training shards" in capsys.readouterr().err
+
+
+def test_a_finished_run_with_other_settings_is_not_reused(reproduction, tmp_path, capsys):
+    recipe, argv, _, _, _ = reproduction
+    code = recipe.main([*argv, "--lr", "2e-3", "--report", str(tmp_path / "r.md")])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds a finished run with other settings (lr was 0.001, now 0.002)" in err
