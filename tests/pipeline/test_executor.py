@@ -84,7 +84,8 @@ def test_crash_then_resume_is_byte_identical_and_redoes_only_unfinished_chunks(j
     manifest = resumed.run()
     assert file_bytes(tmp_path / "resumed") == file_bytes(tmp_path / "clean")
     assert manifest["partitions"][0]["resumed"] == {"chunks_skipped": 3, "rows_skipped": 15}
-    assert resumed.steps[1].totals.counts["rows_in"] == 12  # this run segmented chunks 3..5 only
+    segment = next(step for step in resumed.steps if step.name == "segment")
+    assert segment.totals.counts["rows_in"] == 12  # this run segmented chunks 3..5 only
     assert manifest["stages"]["segment"]["counts"]["rows_in"] == 27  # totals include earlier runs
     clean_manifest = json.loads((tmp_path / "clean" / "manifest.json").read_text())
     assert manifest["files"] == clean_manifest["files"]

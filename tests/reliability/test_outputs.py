@@ -79,7 +79,8 @@ def test_the_split_a_chunk_is_named_after():
 def test_the_last_lines_say_what_was_resumed_and_what_is_missing(jsonl, tmp_path):
     out = tmp_path / "out"
     crashing = executor(jsonl, out)
-    crashing.steps[3] = FakeTranslateStep(["de", "es"], fail_at_chunk=4)
+    position = [step.name for step in crashing.steps].index("translate")
+    crashing.steps[position] = FakeTranslateStep(["de", "es"], fail_at_chunk=4)
     with pytest.raises(RuntimeError):
         crashing.run()
     resumed = executor(jsonl, out).run()
