@@ -9,7 +9,7 @@ unbalanced or repeated. :func:`accept` then keeps the span only if it occurs ver
 *plain* translation of the same sentence, the one the translated passage is made of, so the
 span is always a substring of the passage.
 
-Everything here is pure string work, no model: the translate step calls :func:`mark` (through
+Everything here is pure string work, no model: the mark step calls :func:`mark` (through
 :func:`mark_answer`), the assemble step :func:`extract` and :func:`accept` (through
 :func:`mtqa.projection.project.project_answer`).
 """

@@ -5,7 +5,7 @@
 with ``method != Method.NONE`` has ``passage[start:start + len(text)] == text``; one with
 ``Method.NONE`` has ``start == -1`` and carries the answer as translated on its own.
 
-The translate step needs :func:`answer_sentence` and
+The mark step (:mod:`mtqa.steps.mark`) needs :func:`answer_sentence` and
 :func:`~mtqa.projection.markers.mark_answer` to know what to translate additionally (the
 marked sentence of every answer), and the assemble step :func:`sentence_anchor` to turn the
 English answer's position into the anchor of the fallback. See ``docs/projection.md``.
