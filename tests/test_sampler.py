@@ -387,3 +387,36 @@ def test_questions_of_unknown_answerability_are_never_positives():
     s = HybridBatchSampler(table, HybridSamplerConfig(batch_size=5, alpha=0.5, seed=1, drop_last=False))
     used = {id_ for batch in s for id_ in batch.ids}
     assert used == {f"s0:{i}" for i in range(40) if i % 4}
+
+
+def test_text_columns_read_what_take_reads_from_sliced_multi_chunk_and_large_string_columns():
+    from mtqa.sampler import TextColumns
+
+    base = make_table(60, ["en", "de", "fr"], per_passage=2)
+    base = base.set_column(base.schema.get_field_index("question"), "question",
+                           pa.array([f"ünï {i} 😀" * (i % 4) for i in range(base.num_rows)]))
+    # Many chunks, some empty, one a slice (an offset into its buffers), as concat_tables makes.
+    parts = [base.slice(0, 50), base.slice(50, 0), base.slice(50, 31), base.slice(81)]
+    table = pa.concat_tables(parts)
+    assert table.column("question").num_chunks == 4
+    large = table.cast(pa.schema([f.with_type(pa.large_string()) if f.name == "passage" else f for f in table.schema]))
+    rng = np.random.default_rng(0)
+    for t in (table, large):
+        texts = TextColumns(t)
+        rows = rng.integers(0, t.num_rows, 500)
+        for name in ("question", "passage", "id", "title"):
+            assert texts.get(name, rows) == t.column(name).take(rows).to_pylist()
+    with_nulls = TextColumns(table)  # "origin" is all null here: read with take
+    assert with_nulls.get("origin", np.array([0, 1])) == [None, None]
+    assert with_nulls._located["origin"] is None
+
+
+def test_batch_texts_come_from_the_fast_reader_and_survive_pickling():
+    import pickle
+
+    sampler = HybridBatchSampler(make_table(40, ["en", "de"]), HybridSamplerConfig(batch_size=4))
+    batch = next(iter(sampler))
+    assert batch.texts is sampler.texts
+    assert batch.queries == sampler.table.column("question").take(batch.query_rows).to_pylist()
+    clone = pickle.loads(pickle.dumps(sampler.texts))
+    assert clone.get("passage", batch.passage_rows) == batch.passages

@@ -1,5 +1,7 @@
 import time
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -143,3 +145,27 @@ def test_normal_passages_are_split_as_before():
     splitter = SentenceSplitter("pysbd")
     for passage in [PASSAGE, PROSE * 20]:
         assert splitter.boundaries(passage) == [span.end for span in splitter._pysbd.segment(passage)[:-1]]
+
+
+def test_splits_are_reused_across_chunks_and_the_cache_is_bounded(monkeypatch):
+    import mtqa.steps.segment as segment
+
+    monkeypatch.setattr(segment, "SPLIT_CACHE_ENTRIES", 2)
+    step = SegmentStep()
+    calls = []
+    real = step.splitter.segment
+    monkeypatch.setattr(step.splitter, "segment", lambda text: calls.append(text) or real(text))
+    passages = ["First one. Two.", "Second one. Two.", "Third one. Two."]
+    first = step.process(Chunk(index=0, qa=qa_table([{"question": "Q?", "passage": p} for p in passages[:2]])))
+    again = step.process(Chunk(index=1, qa=qa_table([{"question": "Q?", "passage": passages[1]},
+                                                     {"question": "Q?", "passage": passages[2]},
+                                                     {"question": "Q?", "passage": passages[0]}])))
+    # passages[1] came from the cache; passages[0] was dropped (least recently used) once the third came.
+    assert calls == [passages[0], passages[1], passages[2], passages[0]]
+    assert again.segments.filter(pc.equal(again.segments["row"], 0)).column("text").to_pylist()[1:] == \
+        first.segments.filter(pc.equal(first.segments["row"], 1)).column("text").to_pylist()[1:]
+    long_passage = "Long start. " + "z" * (LONG_TEXT_CHARS + 10)
+    for index in (2, 3):  # a long passage is counted in every chunk that has it, and not kept
+        chunk = step.run([Chunk(index=index, qa=qa_table([{"question": "Q?", "passage": long_passage}]))]).__next__()
+        assert chunk.stats["segment"].counts[LONG_PASSAGES] == 1
+    assert long_passage not in step._splits and len(step._splits) == 2
