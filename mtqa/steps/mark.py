@@ -94,6 +94,8 @@ class MarkAnswersStep(Step):
         if not (self.config.enabled and self.config.markers and self.target_langs) or chunk.segments is None:
             self.stats.add(S.SEGMENTS_MARKED, 0)
             return chunk
+        if "uid" in chunk.segments.column_names:
+            raise ValueError("the mark step runs before dedup: its marked sentences need uids too")
         seg = chunk.segments.to_pydict()
         passages: dict[int, list[tuple[str, str, str]]] = {}
         for row, field, text, lead, sep in zip(seg["row"], seg["field"], seg["text"], seg["lead"], seg["sep"]):

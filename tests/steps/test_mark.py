@@ -77,7 +77,8 @@ def test_rows_the_source_translated_into_every_target_language_are_not_marked():
 
 
 def test_sentence_offsets_follow_the_whitespace():
-    assert sentence_offsets([("  ", "A b.", " "), ("", "C.", "\n"), ("", "D", "")]) == [(2, "A b."), (7, "C."), (10, "D")]
+    pieces = [("  ", "A b.", " "), ("", "C.", "\n"), ("", "D", "")]
+    assert sentence_offsets(pieces) == [(2, "A b."), (7, "C."), (10, "D")]
 
 
 def test_dedup_and_translate_take_marked_sentences_as_any_text_and_nothing_leaks_into_rows():
