@@ -12,7 +12,6 @@ from __future__ import annotations
 from mtqa.pipeline import stats as S
 from mtqa.pipeline.manifest import Manifest
 from mtqa.readers.normalize import ROWS_REPAIRED, SKIP_DUPLICATE_ID, skipped_key
-from mtqa.steps.mark import ANSWERS_UNMARKED
 from mtqa.steps.segment import CUT_SEGMENTS, LONG_PASSAGES, LONG_TEXT_CHARS, MAX_SEGMENT_CHARS
 
 
@@ -38,7 +37,7 @@ def format_summary(manifest: Manifest) -> str:
          + (f"; {long_passages:,} passage(s) over {LONG_TEXT_CHARS:,} characters" if long_passages else "")
          + (f"; {cut:,} segment(s) cut at {MAX_SEGMENT_CHARS:,} characters" if cut else ""))
     if "mark" in manifest.stages:
-        unmarked = count("mark", ANSWERS_UNMARKED)
+        unmarked = count("mark", S.ANSWERS_UNMARKED)
         line("mark", f"{count('mark', S.SEGMENTS_MARKED):,} answer sentence(s) marked, to translate once more"
              + (f"; {unmarked:,} answer(s) not inside one sentence or without a free marker" if unmarked else ""))
     naive, unique = count("dedup", S.SEGMENTS), count("dedup", S.UNIQUE_SEGMENTS)

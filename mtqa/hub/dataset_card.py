@@ -30,8 +30,8 @@ COLUMN_MEANINGS = {
     "title": "the article title (the source's, untranslated)",
     "question": "the question in this language",
     "passage": "the passage in this language",
-    "answers": "`{text, answer_start}` spans in this language's passage; `answer_start` = -1 where the translated "
-               "answer does not occur verbatim",
+    "answers": "`{text, answer_start}` spans in this language's passage (`passage[answer_start:][:len(text)] == "
+               "text`); `answer_start` = -1 where no span was projected",
     "is_impossible": "an unanswerable question (SQuAD 2.0)",
     "passage_id": "identifies the source passage across languages and questions",
     "origin": "`source`, `human` (a human translation) or `mt` (machine-translated)",

@@ -247,9 +247,12 @@ def known_limits(facts: DatasetFacts) -> tuple[str, ...]:
             "**Sentence by sentence.** Passages were translated one sentence at a time, so context across "
             "sentences is lost: pronouns, terms and names can be rendered differently in two sentences of one "
             "passage. A sentence that occurs twice always gets the same translation.",
-            "**Answers located by exact match.** Each answer was translated on its own and looked up verbatim "
-            "in the translated passage; `answer_start` is -1 where it does not occur, and a found occurrence can "
-            "differ from the one the annotator marked. Rows where no answer is found fail `answer_lost`.",
+            "**Answers projected, not verified by people.** Each answer's sentence was translated once more with "
+            "the answer marked, and the marked span taken when it occurs in the plain translation; otherwise the "
+            "answer translated on its own was matched in the passage (exactly, then fuzzily, nearest the projected "
+            "position). Every emitted span is a substring of its passage, but it can cover a different phrase than "
+            "the annotator's (a wrong inflection, a repeated word); `answer_start` is -1 where nothing was found, "
+            "and such rows fail `answer_lost`. The counts per method are under Answer projection.",
             "**Heuristic filter.** The checks catch empty, truncated, repeated, copied and wrong-language output "
             "with fixed thresholds; a row that passes is not thereby a good translation.",
         ]

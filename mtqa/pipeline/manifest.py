@@ -252,22 +252,18 @@ class Manifest:
         """Rows per language by origin, and the ids the source lacks in each language (read
         from assemble's per-language counts), in the build's language order. Empty for a
         manifest without them (a build by an mtqa without origins)."""
-        from mtqa.schema import Origin
-        from mtqa.steps import assemble as A
-
         stats = self.stage("assemble")
         return [LanguageOriginCounts(
             lang=lang,
-            source=stats.lang_count(lang, A.origin_key(Origin.SOURCE)),
-            human=stats.lang_count(lang, A.origin_key(Origin.HUMAN)),
-            mt=stats.lang_count(lang, A.origin_key(Origin.MT)),
-            ids_missing=stats.lang_count(lang, A.IDS_MISSING),
+            source=stats.lang_count(lang, S.origin_key("source")),
+            human=stats.lang_count(lang, S.origin_key("human")),
+            mt=stats.lang_count(lang, S.origin_key("mt")),
+            ids_missing=stats.lang_count(lang, S.IDS_MISSING),
         ) for lang in self._ordered(stats.langs)]
 
     def span_counts(self) -> list[LanguageSpanCounts]:
         """The checked answer spans of the given translations, per language that has any."""
-        from mtqa.steps import assemble as A
-
+        A = S
         stats = self.stage("assemble")
         return [LanguageSpanCounts(
             lang=lang,
@@ -285,12 +281,11 @@ class Manifest:
         ``answers_{method}`` counts), for every language that has any, in the build's language
         order. Empty for a build without machine translation or by an mtqa without projection."""
         from mtqa.projection import Method
-        from mtqa.steps import assemble as A
 
         stats = self.stage("assemble")
-        keys = [m.stat_key for m in Method] + [A.ANSWERS_UNLOCATED]
+        keys = [m.stat_key for m in Method] + [S.ANSWERS_UNLOCATED]
         return [LanguageProjectionCounts(
-            lang=lang, unlocated=stats.lang_count(lang, A.ANSWERS_UNLOCATED),
+            lang=lang, unlocated=stats.lang_count(lang, S.ANSWERS_UNLOCATED),
             **{m.value: stats.lang_count(lang, m.stat_key) for m in Method},
         ) for lang in self._ordered(stats.langs) if any(stats.lang_count(lang, k) for k in keys)]
 

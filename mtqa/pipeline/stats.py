@@ -26,9 +26,26 @@ FAILED = "failed"  # filter: rows that failed at least one check
 FAILED_PREFIX = "failed_"  # filter: "failed_{reason}" (also per language)
 SEGMENTS_MARKED = "segments_marked"  # answer sentences translated once more with the answer marked
 ANSWERS_PREFIX = "answers_"  # assemble: "answers_{method}" per language (marker, exact, fuzzy, none)
+ANSWERS_UNLOCATED = "answers_unlocated"  # assemble, MT rows: answers the source gives as free text (start -1)
+ANSWERS_UNMARKED = "answers_unmarked"  # mark: answers not marked (across sentences, or no free marker pair)
+# assemble, rows of parallel sources: ids the source lacks per language, checked given spans
+IDS_MISSING = "ids_missing"
+ANSWERS_GIVEN = "answers_given"
+SPANS_INDEXED = "spans_indexed"
+SPANS_RELOCATED = "spans_relocated"
+SPANS_NOT_FOUND = "spans_not_found"
+ANSWERS_MISSING = "answers_missing"
+ROWS_FLAGGED_SPAN = "rows_flagged_span"
+ANSWERS_UNKNOWN = "answers_unknown"
+ORIGIN_PREFIX = "rows_"  # assemble: "rows_{origin}" per language (source, human, mt)
 REJECTED_ROWS = "rejected_rows"  # write: failed rows written to OUT/rejected/
 BYTES_WRITTEN = "bytes_written"
 SHARDS_WRITTEN = "shards_written"
+
+
+def origin_key(origin: str) -> str:
+    """The stat key of rows of one origin: ``rows_source``, ``rows_human``, ``rows_mt``."""
+    return f"{ORIGIN_PREFIX}{getattr(origin, 'value', origin)}"
 
 
 def failed_key(reason: str) -> str:

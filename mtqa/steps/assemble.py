@@ -60,16 +60,16 @@ from mtqa.readers.spans import SpanCheck, check_span
 from mtqa.schema import OUTPUT_SCHEMA, Origin, passage_id
 from mtqa.steps.mark import MARKED_FIELD, marked_source, sentence_offsets
 
-# Stat keys of this step (see the module docstring).
-IDS_MISSING = "ids_missing"
-ANSWERS_GIVEN = "answers_given"
-SPANS_INDEXED = "spans_indexed"
-SPANS_RELOCATED = "spans_relocated"
-SPANS_NOT_FOUND = "spans_not_found"
-ANSWERS_MISSING = "answers_missing"
-ROWS_FLAGGED_SPAN = "rows_flagged_span"
-ANSWERS_UNKNOWN = "answers_unknown"
-ANSWERS_UNLOCATED = "answers_unlocated"  # MT rows: answers the source gives as free text (start -1)
+# Stat keys of this step (named in mtqa.pipeline.stats; see the module docstring).
+IDS_MISSING = S.IDS_MISSING
+ANSWERS_GIVEN = S.ANSWERS_GIVEN
+SPANS_INDEXED = S.SPANS_INDEXED
+SPANS_RELOCATED = S.SPANS_RELOCATED
+SPANS_NOT_FOUND = S.SPANS_NOT_FOUND
+ANSWERS_MISSING = S.ANSWERS_MISSING
+ROWS_FLAGGED_SPAN = S.ROWS_FLAGGED_SPAN
+ANSWERS_UNKNOWN = S.ANSWERS_UNKNOWN
+ANSWERS_UNLOCATED = S.ANSWERS_UNLOCATED
 SPAN_KEYS = {SpanCheck.INDEXED: SPANS_INDEXED, SpanCheck.RELOCATED: SPANS_RELOCATED,
              SpanCheck.NOT_FOUND: SPANS_NOT_FOUND}
 #: The reason a row is flagged for when a given answer span did not index its passage, or an
@@ -83,7 +83,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;؟।።])\s+|(?<=[。！？])")
 
 def origin_key(origin: Origin | str) -> str:
     """The stat key of rows of one origin: ``rows_source``, ``rows_human``, ``rows_mt``."""
-    return f"rows_{Origin(origin).value}"
+    return S.origin_key(Origin(origin).value)
 
 
 def split_sentences(text: str) -> list[str]:

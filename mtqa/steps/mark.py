@@ -32,7 +32,7 @@ from mtqa.projection import MarkedSource, ProjectionConfig, answer_sentence, mar
 #: The ``field`` of a marked answer sentence in ``chunk.segments``.
 MARKED_FIELD = "marked"
 # Stat key of this step (beside mtqa.pipeline.stats').
-ANSWERS_UNMARKED = "answers_unmarked"
+ANSWERS_UNMARKED = S.ANSWERS_UNMARKED
 
 __all__ = ["ANSWERS_UNMARKED", "MARKED_FIELD", "MarkAnswersStep", "marked_source", "sentence_offsets"]
 
