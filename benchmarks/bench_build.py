@@ -20,7 +20,8 @@ Sides, interleaved (A B C A B C …, :mod:`_harness`), median and min:
 - ``build-serial`` (with ``--serial``): the same build chunk by chunk (``window_translations=0``,
   no overlap) with pysbd, how it ran before issue 14; its shards must equal ``build``'s
   except for the splitter (with ``--serial-splitter blingfire`` they must be byte-identical);
-- ``raw``: the baseline.
+- ``raw``: the baseline (``--raw-buckets``: one call per length bucket with the build's caps,
+  for models that rarely end their outputs, such as the random one of ``gpu_build.py``).
 
 Also the **cached rerun**: the same build into a new ``--out`` with the translation cache the
 first build filled (every translation a cache hit), for ``build`` and ``build-serial``.
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,9 @@ def _config(args, out: Path, cache: Path, splitter: str | None = None):
         overrides["limit"] = args.limit
     if splitter:
         overrides["segment.splitter"] = splitter
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value) if value[:1] in "0123456789[{-tfn" else value
     return load_pipeline(None, **overrides)
 
 
@@ -82,6 +87,7 @@ def side_build(args) -> dict:
     digest = hashlib.sha256()
     for path in sorted((Path(args.out) / "data").glob("*.arrow")):
         digest.update(path.name.encode() + path.read_bytes())
+    manifest_stages = json.loads((Path(args.out) / "manifest.json").read_text())["stages"]
     translate = next(s for s in steps if s.name == "translate")
     texts = json.loads(Path(args.texts).read_text()) if args.texts else []
     outputs = {}
@@ -92,7 +98,8 @@ def side_build(args) -> dict:
         keys = [translation_key(namespace, t) for t in texts]
         found = translate.cache.get_many(keys)
         outputs[lang] = [found.get(k) for k in keys]
-    return {"seconds": seconds, "shards_sha256": digest.hexdigest(), "outputs": outputs}
+    stages = {name: round(stats.get("seconds", 0.0), 3) for name, stats in manifest_stages.items()}
+    return {"seconds": seconds, "shards_sha256": digest.hexdigest(), "outputs": outputs, "stages": stages}
 
 
 def side_raw(args) -> dict:
@@ -117,10 +124,23 @@ def side_raw(args) -> dict:
             continue
         prefix = engine.target_prefix(lang)  # NLLB, M2M100: the language token, dropped from the output
         batch = engine.source_tokens(texts, lang)
-        results = translator.translate_batch(
-            batch, target_prefix=[prefix] * len(batch) if prefix else None,
-            max_batch_size=config.translate.max_batch_tokens, batch_type="tokens",
-            beam_size=config.translate.beam_size, max_decoding_length=512)
+        settings = dict(max_batch_size=config.translate.max_batch_tokens, batch_type="tokens",
+                        beam_size=config.translate.beam_size)
+        if args.raw_buckets:
+            # The build's length caps: one call per length bucket, each capped as the build caps it.
+            results = [None] * len(batch)
+            order = sorted(range(len(batch)), key=lambda i: len(batch[i]))
+            for bound, bucket in engine._buckets(order, batch):
+                cap = min(512, math.ceil(config.translate.max_length_ratio * bound)
+                          + config.translate.max_length_offset) + len(prefix)
+                part = translator.translate_batch([batch[i] for i in bucket],
+                                                  target_prefix=[prefix] * len(bucket) if prefix else None,
+                                                  max_decoding_length=cap, **settings)
+                for i, r in zip(bucket, part, strict=True):
+                    results[i] = r
+        else:
+            results = translator.translate_batch(batch, target_prefix=[prefix] * len(batch) if prefix else None,
+                                                 max_decoding_length=512, **settings)
         outputs[lang] = [target_sp.decode(r.hypotheses[0][len(prefix):]) for r in results]
     return {"seconds": time.perf_counter() - start, "outputs": outputs}
 
@@ -147,6 +167,10 @@ def run_side(args, side: str, out: Path, cache: Path, texts: Path, splitter: str
         cmd += ["--limit", str(args.limit)]
     if splitter:
         cmd += ["--splitter", splitter]
+    if args.raw_buckets:
+        cmd += ["--raw-buckets"]
+    for item in args.set or []:
+        cmd += ["--set", item]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"{side} failed:\n{done.stderr[-3000:]}")
@@ -166,6 +190,11 @@ def main() -> None:
     parser.add_argument("--serial", action="store_true", help="also the chunk-by-chunk build (before issue 14)")
     parser.add_argument("--serial-splitter", default="pysbd")
     parser.add_argument("--no-rerun", action="store_true", help="skip the cached reruns")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="a build setting for both sides (translate.max_length_ratio=1.0)")
+    parser.add_argument("--raw-buckets", action="store_true",
+                        help="raw: one call per length bucket with the build's caps (equal decoding work when a "
+                             "model rarely ends its outputs, as a random one)")
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
@@ -203,6 +232,9 @@ def main() -> None:
         print()
         for t in timing.values():
             print(t.line(len(texts) * n_langs, "translations"))
+            if "stages" in t.output:
+                stages = t.output["stages"]
+                print("    stage seconds (last run): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
         print(ratio_line(timing["build"], timing["raw"], "<= 1.10"))
         if args.serial:
             print(ratio_line(timing["build-serial"], timing["raw"]))
