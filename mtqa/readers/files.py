@@ -2,7 +2,7 @@
 
 SQuAD JSON is streamed article by article (``data`` → ``paragraphs`` → ``qas``, with ijson's C
 parser), JSONL line by line and Parquet in record batches of the known columns: memory does
-not grow with the file (peak RSS in docs/source.md, "Streaming"). ``.json.gz`` and
+not grow with the file (peak RSS in docs/build.md, "Memory"). ``.json.gz`` and
 ``.jsonl.gz`` are read through gzip. Bad input is one :class:`~mtqa.errors.MtqaError` line
 naming the file and the position (line and column, byte offset, row, or the path inside the
 SQuAD document). Why these are read with ``json``/``pyarrow`` and not ``datasets``:
