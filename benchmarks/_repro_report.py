@@ -186,35 +186,49 @@ def per_language_table(summaries: Sequence[VariantSummary]) -> list[str]:
 
 def _save(fig, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
 
 
 def draw_heatmaps(path: Path, summaries: Sequence[VariantSummary]) -> Path:
-    """One query x corpus mAP heatmap per summary (means over seeds), side by side."""
+    """Top row: one query x corpus mAP heatmap per summary (means over seeds); bottom row:
+    each trained summary minus the first (the untrained model), where the gains and losses are."""
     import numpy as np
     from matplotlib.figure import Figure
 
     langs = summaries[0].langs
-    side = 1.0 + 0.5 * len(langs)
-    fig = Figure(figsize=(side * len(summaries) + 1.0, side + 0.6))
-    axes = fig.subplots(1, len(summaries), squeeze=False)[0]
-    image = None
-    for ax, s in zip(axes, summaries, strict=True):
+    side = 0.9 + 0.45 * len(langs)
+    fig = Figure(figsize=(side * len(summaries) + 1.2, 2 * side + 0.8), layout="constrained")
+    axes = fig.subplots(2, len(summaries), squeeze=False)
+    base = np.array(summaries[0].mean_matrix(), dtype=float)
+    deltas = [np.array(s.mean_matrix(), dtype=float) - base for s in summaries[1:]]
+    reach = max([float(np.abs(d).max()) for d in deltas] + [0.01])
+    annotate = len(langs) <= 12
+    images = {}
+    for k, s in enumerate(summaries):
         matrix = np.array(s.mean_matrix(), dtype=float)
-        image = ax.imshow(matrix, vmin=0.0, vmax=1.0, cmap="viridis")
-        ax.set_xticks(range(len(langs)), langs, fontsize=7)
-        ax.set_yticks(range(len(langs)), langs, fontsize=7)
+        rows = [(axes[0][k], matrix, "viridis", 0.0, 1.0, s.label)]
+        if k:
+            rows.append((axes[1][k], deltas[k - 1], "RdBu", -reach, reach, f"{s.label} − {summaries[0].label}"))
+        else:
+            axes[1][0].axis("off")
+        for ax, values, cmap, low, high, title in rows:
+            images[cmap] = ax.imshow(values, vmin=low, vmax=high, cmap=cmap)
+            ax.set_xticks(range(len(langs)), langs, fontsize=7)
+            ax.set_yticks(range(len(langs)), langs, fontsize=7)
+            ax.set_title(title, fontsize=8)
+            if annotate:
+                for i in range(len(langs)):
+                    for j in range(len(langs)):
+                        dark = values[i, j] > 0.6 if cmap == "viridis" else abs(values[i, j]) < 0.6 * reach
+                        ax.text(j, i, f"{values[i, j]:+.2f}" if cmap == "RdBu" else f"{values[i, j]:.2f}",
+                                ha="center", va="center", fontsize=6, color="black" if dark else "white")
+    axes[0][0].set_ylabel("query language", fontsize=8)
+    for ax in axes[-1][1:]:
         ax.set_xlabel("corpus language", fontsize=8)
-        ax.set_title(s.label, fontsize=9)
-        if len(langs) <= 12:
-            for i in range(len(langs)):
-                for j in range(len(langs)):
-                    ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=6,
-                            color="black" if matrix[i, j] > 0.6 else "white")
-    axes[0].set_ylabel("query language", fontsize=8)
-    fig.colorbar(image, ax=list(axes), fraction=0.02, pad=0.02, label="mAP")
+    fig.colorbar(images["viridis"], ax=list(axes[0]), fraction=0.02, label="mAP")
+    if "RdBu" in images:
+        fig.colorbar(images["RdBu"], ax=list(axes[1]), fraction=0.02, label="mAP difference")
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
@@ -225,7 +239,7 @@ def draw_summary(path: Path, summaries: Sequence[VariantSummary]) -> Path:
     """Left: mono / cross / multi mAP per model with 95% intervals; right: rank distance."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 3.8))
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
     width = 0.8 / len(summaries)
     for k, s in enumerate(summaries):
@@ -251,7 +265,7 @@ def draw_sweeps(path: Path, alpha: Sequence[VariantSummary], batch: Sequence[Var
 
     panels = [(name, group, key) for name, group, key in (("alpha (share of X-X batches)", alpha, "alpha"),
                                                           ("batch size", batch, "batch_size")) if group]
-    fig = Figure(figsize=(5.2 * len(panels), 3.8))
+    fig = Figure(figsize=(5.2 * len(panels), 3.8), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (name, group, key) in zip(axes, panels, strict=True):
         xs = [s.params[key] for s in group]
@@ -268,7 +282,8 @@ def draw_sweeps(path: Path, alpha: Sequence[VariantSummary], batch: Sequence[Var
         twin.plot(xs, [s.estimates["rank_distance"].mean for s in group], marker="s", linestyle="--", color="C3",
                   label="rank distance")
         twin.set_ylabel("rank distance", color="C3")
-        ax.legend(fontsize=7, loc="lower left")
+    handles = [*axes[0].get_legend_handles_labels()[0], *twin.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), fontsize=8)
     _save(fig, path)
     return path
 

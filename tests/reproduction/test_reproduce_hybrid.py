@@ -196,3 +196,23 @@ def test_a_finished_run_with_other_settings_is_not_reused(reproduction, tmp_path
     code = recipe.main([*argv, "--lr", "2e-3", "--report", str(tmp_path / "r.md")])
     err = capsys.readouterr().err
     assert code == 2 and "holds a finished run with other settings (lr was 0.001, now 0.002)" in err
+
+
+def test_sweeps_reuse_the_main_runs_and_use_the_cached_loss_above_the_mini_batch(reproduction, tmp_path):
+    """alpha 0 / 0.5 / 1 are the X-Y / hybrid / X-X runs; batch 2 is the main hybrid run, batch 4
+    is new: half the steps (the same pairs), CachedMultipleNegativesRankingLoss with chunks of 2."""
+    recipe, argv, root, _, _ = reproduction
+    lines: list[str] = []
+    swept = tmp_path / "swept.md"
+    args = recipe.parse_args([*argv, "--alphas", "0,0.5,1", "--batch-sizes", "2,4", "--mini-batch-size", "2",
+                              "--report", str(swept)])
+    args.argv = argv
+    recipe.run(args, say=lines.append)
+    trained = [line for line in lines if line.startswith("train ")]
+    assert len(trained) == 8 and sum("(reused)" not in line for line in trained) == 2  # batch 4, seeds 0 and 1
+    text = swept.read_text(encoding="utf-8")
+    assert [row[0] for row in _table(text, "**Sweep over alpha**")[1:]] == ["0", "0.5", "1"]
+    assert [row[0] for row in _table(text, "**Sweep over the batch size**")[1:]] == ["2 (2)", "4 (1)"]
+    new = json.loads((root / "work" / "models" / "hybrid-a0.5-b4-s1-mb2-seed0" / "mtqa_train.json").read_text())
+    assert new["loss"]["name"] == "CachedMultipleNegativesRankingLoss" and new["result"]["steps"] == 1
+    assert (tmp_path / "reproduction" / "cpu" / "sweeps.png").read_bytes()[:4] == b"\x89PNG"
