@@ -196,9 +196,15 @@ def shard_titles(builds: list[Path]) -> set[str]:
 
     from mtqa.sampler import read_shards
 
+    from mtqa.train.data import read_build
+
     titles: set[str] = set()
     for build in builds:
+        read_build(build)  # a folder without shards is one line here, not a traceback
         table = read_shards(build, columns=["title"])
+        if "title" not in table.column_names:
+            raise MtqaError(f"--data {build}: its shards have no title column, so the evaluation articles cannot be "
+                            "checked against the training articles")
         titles |= {t for t in pc.unique(table.column("title")).to_pylist() if t is not None}
     return titles
 
@@ -248,7 +254,8 @@ def _build_fingerprints(builds: list[Path]) -> list[str | None]:
     fingerprints = []
     for build in builds:
         try:
-            fingerprints.append(json.loads((build / "manifest.json").read_text(encoding="utf-8")).get("identity_sha256"))
+            manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+            fingerprints.append(manifest.get("identity_sha256"))
         except (OSError, ValueError):
             fingerprints.append(None)
     return fingerprints
@@ -329,7 +336,8 @@ def _codes(text: str) -> tuple[str, ...]:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="cpu (reduced, < 1 h on 2 cores) or gpu (full)")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="cpu",
+                   help="cpu (reduced, about 1 h on 2 cores) or gpu (full)")
     p.add_argument("--model", default="intfloat/multilingual-e5-small",
                    help="the encoder: a sentence-transformers folder or Hub id (default: %(default)s)")
     p.add_argument("--xquad", type=Path, default=SHARED_DATA / "xquad",
@@ -339,10 +347,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--eval-data", type=Path, default=SHARED_DATA / "xquad-r", help="XQuAD-R's folder (lareqa/xquad-r)")
     p.add_argument("--titles", help="evaluate on these articles: a file (one title per line), a build folder (its "
                                     "held-out titles) or 'all'. Default: the held-out titles of the training build")
-    p.add_argument("--work", type=Path, help="where builds, models and evaluations go (default: out/reproduce-hybrid-PROFILE)")
+    p.add_argument("--work", type=Path,
+                   help="where builds, models and evaluations go (default: out/reproduce-hybrid-PROFILE)")
     p.add_argument("--report", type=Path, default=ROOT / "docs" / "reproduction.md",
                    help="the Markdown file whose profile block is (re)written (default: %(default)s)")
-    p.add_argument("--figures", type=Path, help="folder of the PNGs (default: docs/reproduction/PROFILE beside --report)")
+    p.add_argument("--figures", type=Path,
+                   help="folder of the PNGs (default: reproduction/PROFILE beside --report)")
     p.add_argument("--seeds", type=_ints, help="override the profile: comma-separated seeds")
     p.add_argument("--langs", type=_codes, help="override: training and evaluation languages ('all': XQuAD-R's 11)")
     p.add_argument("--steps", type=int, help="override: optimizer steps of every main run")
@@ -420,6 +430,24 @@ def _load() -> str:
         return "n/a"
 
 
+def _shell_word(arg: str) -> str:
+    """A command-line word for the report: paths shown as :func:`shown` does, quoted for a
+    shell except a leading ``~/`` (which the shell must still expand)."""
+    word = shown(arg) if arg.startswith("/") else arg
+    if word.startswith("~/"):
+        return "~/" + shlex.quote(word[2:])
+    return shlex.quote(word)
+
+
+def _previous_timing(path: Path) -> dict | None:
+    """The timing of the run recorded in ``WORK/record.json``, if any."""
+    try:
+        timing = json.loads(path.read_text(encoding="utf-8")).get("timing")
+    except (OSError, ValueError):
+        return None
+    return timing if isinstance(timing, dict) and "wall_seconds" in timing else None
+
+
 def _loss(value) -> str:
     return "–" if value is None else f"{value:.3f}"
 
@@ -439,6 +467,7 @@ def run(args: argparse.Namespace, say=print) -> Path:
     started = time.perf_counter()
     load_at_start = _load()
     commit = _git_commit()  # the code that runs is the code at the start
+    run_at = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
     profile = resolve_profile(args)
     work = (args.work or ROOT / "out" / f"reproduce-hybrid-{profile.name}").expanduser()
     report_path = args.report.expanduser()
@@ -455,7 +484,8 @@ def run(args: argparse.Namespace, say=print) -> Path:
         say(f"build: XQuAD without MT, {profile.title_fraction:g} of the articles (title seed {profile.title_seed})")
         builds = [build_training_shards(args.xquad.expanduser(), work / "build", profile.title_fraction,
                                         profile.title_seed)]
-        split_note = (f"`mtqa build --sources xquad:{shown(args.xquad)} --no-mt --title-fraction {profile.title_fraction:g} "
+        split_note = (f"`mtqa build --sources xquad:{shown(args.xquad)} --no-mt "
+                      f"--title-fraction {profile.title_fraction:g} "
                       f"--title-seed {profile.title_seed}`")
     train_titles = shard_titles(builds)
     eval_titles = held_out_titles(args.titles, builds, args.eval_data.expanduser(), langs)
@@ -471,8 +501,8 @@ def run(args: argparse.Namespace, say=print) -> Path:
     trained: dict[tuple[Variant, int], dict] = {}
     t = time.perf_counter()
     for k, (variant, seed) in enumerate(runs, 1):
-        info = train_run(variant, seed, builds=builds, model=args.model, out=work / "models" / f"{variant.slug}-seed{seed}",
-                         profile=profile, langs=langs)
+        info = train_run(variant, seed, builds=builds, model=args.model,
+                         out=work / "models" / f"{variant.slug}-seed{seed}", profile=profile, langs=langs)
         trained[variant, seed] = info
         say(f"train {k}/{len(runs)} {variant.label} batch {variant.batch_size} seed {seed}: {info['steps']} steps "
             f"in {info['seconds']:.0f} s, final loss {info['final_loss']}" + (" (reused)" if info["reused"] else "")
@@ -485,12 +515,15 @@ def run(args: argparse.Namespace, say=print) -> Path:
     results: dict[tuple[Variant, int], object] = {}
     untrained, reused = evaluate(args.model, work / "eval" / "untrained", label="untrained", eval_data=args.eval_data,
                                  langs=langs, titles=eval_titles, profile=profile, cache=cache)
+    evals_reused = int(reused)
     say(f"eval untrained: {untrained.summary_row()}" + (" (reused)" if reused else ""))
     for k, (variant, seed) in enumerate(runs, 1):
         slug = f"{variant.slug}-seed{seed}"
-        result, reused = evaluate(str(work / "models" / slug), work / "eval" / slug, label=f"{variant.label} seed {seed}",
-                                  eval_data=args.eval_data, langs=langs, titles=eval_titles, profile=profile, cache=cache)
+        result, reused = evaluate(str(work / "models" / slug), work / "eval" / slug,
+                                  label=f"{variant.label} seed {seed}", eval_data=args.eval_data, langs=langs,
+                                  titles=eval_titles, profile=profile, cache=cache)
         results[variant, seed] = result
+        evals_reused += reused
         row = report.measure_values(result)
         say(f"eval {k}/{len(runs)} {slug}: mono {row['mono']:.3f} cross {row['cross']:.3f} multi {row['multi']:.3f} "
             f"rank distance {row['rank_distance']:,.1f}" + (" (reused)" if reused else "") + f"; load {_load()}")
@@ -509,17 +542,25 @@ def run(args: argparse.Namespace, say=print) -> Path:
                 "mAP and rank distance": report.draw_summary(figures / "summary.png", [untrained_summary, *main])}
     if alpha or batch:
         pictures["sweeps"] = report.draw_sweeps(figures / "sweeps.png", alpha, batch)
-    wall = time.perf_counter() - started
-    command = "python benchmarks/reproduce_hybrid.py " + " ".join(shlex.quote(shown(a) if a.startswith("/") else a)
-                                                                  for a in (args.argv or []))
+    command = "python benchmarks/reproduce_hybrid.py " + " ".join(_shell_word(a) for a in (args.argv or []))
     reused_runs = sum(1 for info in trained.values() if info["reused"])
+    timing = {"run_at": run_at, "commit": commit,
+              "machine": _machine(profile), "load_at_start": load_at_start, "load_at_end": _load(),
+              "wall_seconds": round(time.perf_counter() - started, 1),
+              "phases": {k: round(v) for k, v in phases.items()}}
+    regenerated = None
+    previous = _previous_timing(work / "record.json")
+    if reused_runs == len(runs) and evals_reused == len(runs) + 1 and previous:
+        # nothing was trained or evaluated now: the measured run is the one that did the work
+        regenerated, timing = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", previous
     header = [
         f"- Command: `{command.strip()}`",
-        f"- Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, mtqa commit {commit}; {_machine(profile)}; "
-        f"load average (1/5/15 min) {load_at_start} at the start, {_load()} at the end",
-        f"- Wall time **{wall / 60:.1f} min** (build and split {phases['build']:.0f} s, training {phases['train']:.0f} s, "
-        f"evaluation {phases['eval']:.0f} s)" + (f"; {reused_runs} of {len(runs)} trained models were reused from an "
-                                                 "earlier run" if reused_runs else ""),
+        f"- Started {timing['run_at']}, mtqa commit {timing['commit']}; {timing['machine']}; load average (1/5/15 min) "
+        f"{timing['load_at_start']} at the start, {timing['load_at_end']} at the end",
+        f"- Wall time **{timing['wall_seconds'] / 60:.1f} min** (build and split {timing['phases']['build']:.0f} s, "
+        f"training {timing['phases']['train']:.0f} s, evaluation {timing['phases']['eval']:.0f} s)"
+        + (f"; tables and figures regenerated {regenerated} from the finished runs" if regenerated else
+           f"; {reused_runs} of {len(runs)} trained models were reused from an earlier run" if reused_runs else ""),
         f"- Encoder `{shown(args.model)}`; training data {split_note}: {len(train_titles)} articles; languages "
         f"{', '.join(langs or XQUAD_R_LANGS)} (training and evaluation)",
         f"- Each model: {profile.steps} steps of {profile.batch_size} pairs, lr {profile.lr:g} (AdamW, linear warmup "
@@ -546,15 +587,16 @@ def run(args: argparse.Namespace, say=print) -> Path:
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(report.splice_block(document, profile.name, block), encoding="utf-8")
     (work / f"report-{profile.name}.md").write_text(block, encoding="utf-8")
-    record = {"profile": dataclasses.asdict(profile), "command": command, "wall_seconds": round(wall, 1),
-              "phases": {k: round(v, 1) for k, v in phases.items()}, "load_at_start": load_at_start,
-              "load_at_end": _load(), "train_titles": sorted(train_titles), "held_out_titles": eval_titles,
+    record = {"profile": dataclasses.asdict(profile), "command": command, "timing": timing,
+              **({"regenerated_at": regenerated} if regenerated else {}),
+              "train_titles": sorted(train_titles), "held_out_titles": eval_titles,
               "builds": [str(b) for b in builds],
               "runs": [{"variant": v.params(), "seed": s, **trained[v, s],
                         "scores": report.measure_values(results[v, s])} for v, s in runs],
               "untrained": report.measure_values(untrained)}
     (work / "record.json").write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
-    say(f"wrote {report_path} (profile {profile.name}), {figures}, {work / 'record.json'} in {wall / 60:.1f} min")
+    say(f"wrote {report_path} (profile {profile.name}), {figures}, {work / 'record.json'} in "
+        f"{(time.perf_counter() - started) / 60:.1f} min")
     return report_path
 
 

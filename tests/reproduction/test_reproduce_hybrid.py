@@ -142,6 +142,9 @@ def test_report_keeps_the_hand_written_text_links_figures_and_a_rerun_reuses_eve
     assert sum("(reused)" in line for line in again) == 6 + 1 + 6  # 6 trainings, untrained + 6 evaluations
     second = report.read_text(encoding="utf-8")
     assert second.count("<!-- reproduce_hybrid:cpu:begin -->") == 1 and "Hand-written reading." in second
+    # nothing was trained or evaluated again: the timing stated is the first run's
+    wall = re.search(r"Wall time \*\*[\d.]+ min\*\* \([^)]*\)", text).group(0)
+    assert wall in second and "tables and figures regenerated" in second
 
 
 def test_evaluation_titles_that_training_saw_are_refused_in_one_line(reproduction, tmp_path, capsys):
@@ -198,6 +201,7 @@ def test_a_finished_run_with_other_settings_is_not_reused(reproduction, tmp_path
     assert code == 2 and "holds a finished run with other settings (lr was 0.001, now 0.002)" in err
 
 
+@pytest.mark.slow  # two more trainings and evaluations: about 7 s
 def test_sweeps_reuse_the_main_runs_and_use_the_cached_loss_above_the_mini_batch(reproduction, tmp_path):
     """alpha 0 / 0.5 / 1 are the X-Y / hybrid / X-X runs; batch 2 is the main hybrid run, batch 4
     is new: half the steps (the same pairs), CachedMultipleNegativesRankingLoss with chunks of 2."""
@@ -216,3 +220,10 @@ def test_sweeps_reuse_the_main_runs_and_use_the_cached_loss_above_the_mini_batch
     new = json.loads((root / "work" / "models" / "hybrid-a0.5-b4-s1-mb2-seed0" / "mtqa_train.json").read_text())
     assert new["loss"]["name"] == "CachedMultipleNegativesRankingLoss" and new["result"]["steps"] == 1
     assert (tmp_path / "reproduction" / "cpu" / "sweeps.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_data_folder_without_shards_is_one_line(reproduction, tmp_path, capsys):
+    recipe, argv, _, _, _ = reproduction
+    code = recipe.main([*argv, "--data", str(tmp_path / "nothing"), "--report", str(tmp_path / "r.md")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "not a folder" in err
