@@ -12,7 +12,7 @@ from __future__ import annotations
 from mtqa.pipeline import stats as S
 from mtqa.pipeline.manifest import Manifest
 from mtqa.readers.normalize import ROWS_REPAIRED, SKIP_DUPLICATE_ID, skipped_key
-from mtqa.steps.segment import CUT_SEGMENTS, LONG_PASSAGES, LONG_TEXT_CHARS, MAX_SEGMENT_CHARS
+from mtqa.steps.segment import LONG_TEXT_CHARS, MAX_SEGMENT_CHARS
 
 
 def _pct(part: int, whole: int) -> str:
@@ -30,7 +30,7 @@ def format_summary(manifest: Manifest) -> str:
     if dropped or repaired:
         line("source", f"{count('source', S.ROWS_OUT):,} QA rows; {dropped:,} exact duplicate(s) dropped, "
              f"{repaired:,} row(s) with lone surrogates repaired to U+FFFD")
-    long_passages, cut = count("segment", LONG_PASSAGES), count("segment", CUT_SEGMENTS)
+    long_passages, cut = count("segment", S.LONG_PASSAGES), count("segment", S.CUT_SEGMENTS)
     line("segment", f"{count('segment', S.ROWS_IN):,} QA rows -> {count('segment', S.SEGMENTS):,} segments "
          f"({count('segment', S.SEGMENTS_PASSAGE):,} passage, {count('segment', S.SEGMENTS_QUESTION):,} question, "
          f"{count('segment', S.SEGMENTS_ANSWER):,} answer)"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pyarrow as pa
 
 from mtqa.config import BuildConfig
@@ -63,3 +66,15 @@ def steps_with(config: BuildConfig, translate: Step, filter_mode: str = "flag") 
     """
     config.filter.mode = filter_mode
     return [translate if step.name == "translate" else step for step in build_pipeline(config)]
+
+
+def write_qa_jsonl(path: Path) -> Path:
+    """27 questions on 9 passages (chunks of 5: six chunks)."""
+    rows = []
+    for p in range(9):
+        passage = f"Passage {p} starts here. It has a second sentence about item {p}. And a third."
+        for q in range(3):
+            rows.append({"id": f"{p}-{q}", "question": f"Question {q} on passage {p}?", "passage": passage,
+                         "answers": [{"text": f"item {p}", "answer_start": passage.index(f"item {p}")}]})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path

@@ -120,9 +120,10 @@ def answer_spans(passage: str, texts: list[str], starts: list[Any] | None = None
             for t, s in zip(texts, starts, strict=False) if t and t.strip()]
 
 
-def parse_answers(value: Any, passage: str, where: str, field: str = "answers") -> list[dict]:
-    """Normalise answers given as ``[{text, answer_start}]``, ``{text: [...], answer_start:
-    [...]}`` (the Hub's SQuAD layout), a list of strings or one string."""
+def answer_pairs(value: Any, where: str, field: str = "answers") -> list[tuple[str, Any]]:
+    """The ``(text, start)`` pairs of answers given as ``[{text, answer_start}]``, ``{text:
+    [...], answer_start: [...]}`` (the Hub's SQuAD layout), a list of strings or one string;
+    starts are as given (None when absent) and empty texts are dropped."""
     pairs: list[tuple[Any, Any]]
     if value is None:
         return []
@@ -132,7 +133,7 @@ def parse_answers(value: Any, passage: str, where: str, field: str = "answers") 
         texts, starts = value["text"], value.get("answer_start")
         if isinstance(texts, str):
             texts, starts = [texts], [starts]
-        starts = list(starts) if isinstance(starts, list | tuple) else [None] * len(texts)
+        starts = list(starts) if isinstance(starts, list | tuple) else []
         pairs = list(zip(texts, starts + [None] * (len(texts) - len(starts)), strict=False))
     elif isinstance(value, list | tuple):
         pairs = []
@@ -151,13 +152,16 @@ def parse_answers(value: Any, passage: str, where: str, field: str = "answers") 
             f"{where}: field {field!r} must be a list of {{text, answer_start}}, "
             f"got {type(value).__name__}"
         )
-    out = []
-    for text, start in pairs:
+    for text, _ in pairs:
         if not isinstance(text, str):
             raise MtqaError(f"{where}: answer text must be a string, got {type(text).__name__}")
-        if text.strip():
-            out.append({"text": text, "answer_start": locate(passage, text, start)})
-    return out
+    return [(text, start) for text, start in pairs if text.strip()]
+
+
+def parse_answers(value: Any, passage: str, where: str, field: str = "answers") -> list[dict]:
+    """Answers in any layout :func:`answer_pairs` reads, each located in ``passage``."""
+    return [{"text": text, "answer_start": locate(passage, text, start)}
+            for text, start in answer_pairs(value, where, field)]
 
 
 # -- fields ----------------------------------------------------------------------------------

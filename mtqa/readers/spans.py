@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from mtqa.errors import MtqaError
+from mtqa.readers.normalize import answer_pairs
 
 
 class SpanCheck(str, Enum):
@@ -31,38 +32,9 @@ def _start(value: Any, where: str) -> int:
 
 
 def given_answers(value: Any, where: str) -> list[dict]:
-    """Answers in any of the layouts :func:`~mtqa.readers.normalize.parse_answers` reads
-    (``[{text, answer_start}]``, ``{text: [...], answer_start: [...]}``, strings), with their
-    starts unchecked; empty texts are dropped."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        pairs = [(value, None)]
-    elif isinstance(value, dict) and "text" in value:
-        texts, starts = value["text"], value.get("answer_start")
-        if isinstance(texts, str):
-            texts, starts = [texts], [starts]
-        starts = list(starts) if isinstance(starts, list | tuple) else []
-        pairs = list(zip(texts, starts + [None] * (len(texts) - len(starts)), strict=False))
-    elif isinstance(value, list | tuple):
-        pairs = []
-        for item in value:
-            if isinstance(item, str):
-                pairs.append((item, None))
-            elif isinstance(item, dict) and "text" in item:
-                pairs.append((item["text"], item.get("answer_start", item.get("start"))))
-            else:
-                raise MtqaError(f"{where}: answers must be strings or {{text, answer_start}} objects, "
-                                f"got {type(item).__name__}")
-    else:
-        raise MtqaError(f"{where}: answers must be a list of {{text, answer_start}}, got {type(value).__name__}")
-    out = []
-    for text, start in pairs:
-        if not isinstance(text, str):
-            raise MtqaError(f"{where}: answer text must be a string, got {type(text).__name__}")
-        if text.strip():
-            out.append({"text": text, "answer_start": _start(start, where)})
-    return out
+    """Answers in any of the layouts :func:`~mtqa.readers.normalize.answer_pairs` reads, with
+    their starts unchecked (-1 when there is none); empty texts are dropped."""
+    return [{"text": text, "answer_start": _start(start, where)} for text, start in answer_pairs(value, where)]
 
 
 def check_span(passage: str, text: str, start: int | None) -> tuple[int, SpanCheck]:

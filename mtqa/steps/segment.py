@@ -57,8 +57,6 @@ MAX_SEGMENT_CHARS = 1_000
 SPLIT_CACHE_ENTRIES = 2048
 
 # Stat keys of this step (beside mtqa.pipeline.stats').
-LONG_PASSAGES = "long_passages"  # distinct passages of a chunk that took the linear path
-CUT_SEGMENTS = "cut_segments"  # segments (as listed, like "segments") cut for being over MAX_SEGMENT_CHARS
 
 _LINE_BREAKS = re.compile(r"\n\s*")
 _SPACE = re.compile(r"\s")
@@ -302,7 +300,7 @@ class SegmentStep(Step):
         self.stats.add(S.SEGMENTS_PASSAGE, counts["passage"])
         self.stats.add(S.SEGMENTS_ANSWER, counts["answer"])
         if long_passages:
-            self.stats.add(LONG_PASSAGES, long_passages)
+            self.stats.add(S.LONG_PASSAGES, long_passages)
         if cut:
-            self.stats.add(CUT_SEGMENTS, cut)
+            self.stats.add(S.CUT_SEGMENTS, cut)
         return chunk

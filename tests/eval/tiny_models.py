@@ -33,18 +33,19 @@ def _vocab() -> dict[str, int]:
 
 
 def build_tiny_bert(folder: Path, *, seed: int = 0, hidden_size: int = 32, layers: int = 2,
-                    max_length: int = 128, dtype: str = "float32") -> Path:
+                    max_length: int = 128, dtype: str = "float32", vocab: dict[str, int] | None = None) -> Path:
     """A plain ``BertModel`` + fast WordPiece tokenizer folder (``AutoModel``-loadable) at ``folder``.
 
     The weights depend only on ``seed`` (and the sizes): two builds with the same arguments
     write byte-identical ``model.safetensors``. ``dtype="float16"`` saves half-precision
-    weights, as some published checkpoints are.
+    weights, as some published checkpoints are. ``vocab`` (token → id, the special tokens
+    first) replaces the small built-in one.
     """
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    vocab = _vocab()
+    vocab = vocab or _vocab()
     tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -71,12 +72,14 @@ def build_tiny_bert(folder: Path, *, seed: int = 0, hidden_size: int = 32, layer
 
 def build_tiny_sentence_transformer(folder: Path, *, seed: int = 0, prompts: dict[str, str] | None = ME5_PROMPTS,
                                     default_prompt_name: str | None = None, dtype: str = "float32",
-                                    max_seq_length: int = 128) -> Path:
+                                    max_seq_length: int = 128, vocab: dict[str, int] | None = None,
+                                    hidden_size: int = 32, layers: int = 2) -> Path:
     """A sentence-transformers folder (``modules.json``, Transformer + mean Pooling) at ``folder``.
 
     ``prompts`` go into ``config_sentence_transformers.json`` (default: mE5's ``query: `` /
     ``passage: ``); ``default_prompt_name`` makes sentence-transformers prepend one prompt to
-    every text by itself, which mtqa must not let happen twice. Deterministic in ``seed``.
+    every text by itself, which mtqa must not let happen twice. Deterministic in ``seed``;
+    ``vocab``, ``hidden_size`` and ``layers`` go to :func:`build_tiny_bert`.
     """
     from sentence_transformers import SentenceTransformer
 
@@ -86,7 +89,8 @@ def build_tiny_sentence_transformer(folder: Path, *, seed: int = 0, prompts: dic
         from sentence_transformers.models import Pooling, Transformer
 
     folder = Path(folder)
-    bert = build_tiny_bert(folder / "_bert", seed=seed, dtype=dtype, max_length=max_seq_length)
+    bert = build_tiny_bert(folder / "_bert", seed=seed, dtype=dtype, max_length=max_seq_length, vocab=vocab,
+                           hidden_size=hidden_size, layers=layers)
     transformer = Transformer(str(bert), max_seq_length=max_seq_length)
     dimension = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
     model = SentenceTransformer(modules=[transformer, Pooling(dimension(), "mean")],

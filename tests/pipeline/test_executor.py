@@ -10,22 +10,14 @@ from mtqa.errors import MtqaError
 from mtqa.pipeline.builder import run_spec
 from mtqa.pipeline.executor import LocalExecutor
 from mtqa.readers.step import shard_of
-from tests.helpers import FakeTranslateStep, reverse_words, steps_with
+from tests.helpers import FakeTranslateStep, reverse_words, steps_with, write_qa_jsonl
 
 LANGS = ["de", "es"]
 
 
 @pytest.fixture
 def jsonl(tmp_path):
-    path = tmp_path / "qa.jsonl"
-    rows = []
-    for p in range(9):
-        passage = f"Passage {p} starts here. It has a second sentence about item {p}. And a third."
-        for q in range(3):
-            rows.append({"id": f"{p}-{q}", "question": f"Question {q} on passage {p}?", "passage": passage,
-                         "answers": [{"text": f"item {p}", "answer_start": passage.index(f"item {p}")}]})
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+    return write_qa_jsonl(tmp_path / "qa.jsonl")
 
 
 def executor(jsonl, out, fail_at_chunk=None, **overrides):

@@ -4,7 +4,6 @@ may mount one."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -15,21 +14,9 @@ import pytest
 from mtqa.config import BuildConfig
 from mtqa.pipeline.builder import run_spec
 from mtqa.pipeline.executor import LocalExecutor
-from tests.helpers import FakeTranslateStep, steps_with
+from tests.helpers import FakeTranslateStep, steps_with, write_qa_jsonl
 
 LANGS = ["de", "es"]
-
-
-def write_qa_jsonl(path: Path) -> Path:
-    """27 questions on 9 passages (chunks of 5: six chunks)."""
-    rows = []
-    for p in range(9):
-        passage = f"Passage {p} starts here. It has a second sentence about item {p}. And a third."
-        for q in range(3):
-            rows.append({"id": f"{p}-{q}", "question": f"Question {q} on passage {p}?", "passage": passage,
-                         "answers": [{"text": f"item {p}", "answer_start": passage.index(f"item {p}")}]})
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 
 from mtqa.errors import MtqaError
 from mtqa.pipeline.step import Chunk
+from mtqa.pipeline.stats import CUT_SEGMENTS, LONG_PASSAGES
 from mtqa.steps.segment import (
-    CUT_SEGMENTS,
-    LONG_PASSAGES,
     LONG_TEXT_CHARS,
     MAX_SEGMENT_CHARS,
     SegmentConfig,

@@ -20,7 +20,6 @@ import pytest
 from mtqa.schema import SHARD_SCHEMA, passage_id, with_filter_columns
 
 HELD_OUT_PARAGRAPHS = 40  # XQuAD-R paragraphs 0-39 are the evaluation data; training uses the rest
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def require_train_stack() -> None:
@@ -85,15 +84,7 @@ def build_tiny_encoder(folder: Path, texts, *, seed: int = 0, vocab_size: int = 
     """A sentence-transformers folder: a seeded 1-layer BertModel over a word vocabulary of
     ``texts`` (their most frequent words, every character, ## continuations), mean pooling,
     mE5's prompts. Small enough to train for real in seconds on a CPU."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    try:
-        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    except ImportError:  # sentence-transformers < 6
-        from sentence_transformers.models import Pooling, Transformer
+    from tests.eval.tiny_models import SPECIAL_TOKENS, build_tiny_sentence_transformer
 
     counts = words(["query passage :"] + list(texts))
     chars = sorted({c for w in counts for c in w})
@@ -104,33 +95,8 @@ def build_tiny_encoder(folder: Path, texts, *, seed: int = 0, vocab_size: int = 
         if token not in vocab_list:
             vocab_list.append(token)
     vocab = {t: i for i, t in enumerate(vocab_list)}
-    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
-    fast = BertTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                             sep_token="[SEP]", mask_token="[MASK]", model_max_length=max_seq_length)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_hidden_layers=layers,
-                        num_attention_heads=2, intermediate_size=2 * hidden_size,
-                        max_position_embeddings=max_seq_length)
-    state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        bert = BertModel(config).eval()
-    finally:
-        torch.random.set_rng_state(state)
-    folder = Path(folder)
-    raw = folder.parent / f"{folder.name}-hf"
-    bert.save_pretrained(raw)
-    fast.save_pretrained(raw)
-    transformer = Transformer(str(raw), max_seq_length=max_seq_length)
-    dimension = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
-    model = SentenceTransformer(modules=[transformer, Pooling(dimension(), "mean")],
-                                prompts={"query": "query: ", "passage": "passage: "}, device="cpu")
-    model.save(str(folder))
-    return folder
+    return build_tiny_sentence_transformer(folder, seed=seed, vocab=vocab, hidden_size=hidden_size, layers=layers,
+                                           max_seq_length=max_seq_length)
 
 
 @pytest.fixture(scope="session")
