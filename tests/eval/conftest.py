@@ -28,12 +28,3 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     """The same tiny BERT as a plain Hugging Face folder (no modules.json)."""
     _require_model_stack()
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert") / "model")
-
-
-@pytest.fixture(scope="session")
-def xquad_r_dir(shared_data) -> Path:
-    """The real XQuAD-R folder, passed explicitly: library code has no default data folder."""
-    folder = shared_data / "xquad-r"
-    if not (folder / "en.json").is_file():
-        pytest.skip(f"{folder} not found: the real XQuAD-R files (github.com/google-research-datasets/lareqa)")
-    return folder

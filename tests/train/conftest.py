@@ -100,22 +100,6 @@ def build_tiny_encoder(folder: Path, texts, *, seed: int = 0, vocab_size: int = 
 
 
 @pytest.fixture(scope="session")
-def xquad_dir(shared_data) -> Path:
-    folder = shared_data / "xquad"
-    if not (folder / "xquad.en.json").is_file():
-        pytest.skip(f"{folder} not found: the real XQuAD files (github.com/google-deepmind/xquad)")
-    return folder
-
-
-@pytest.fixture(scope="session")
-def xquad_r_dir(shared_data) -> Path:
-    folder = shared_data / "xquad-r"
-    if not (folder / "en.json").is_file():
-        pytest.skip(f"{folder} not found: the real XQuAD-R files (github.com/google-research-datasets/lareqa)")
-    return folder
-
-
-@pytest.fixture(scope="session")
 def small_build(tmp_path_factory, xquad_dir) -> Path:
     """3 languages (en, de, es) of 120 training questions from the non-held-out paragraphs."""
     table = xquad_table(xquad_dir, ["en", "de", "es"], slice(HELD_OUT_PARAGRAPHS, None), max_questions=120)
