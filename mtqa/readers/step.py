@@ -20,10 +20,11 @@ plus the duplicate rows this step drops.
 
 Duplicate ids: every partition reads the whole input, so the reader sees every row and keeps
 each id with a digest of its row (:mod:`mtqa.readers.seen`: 44 bytes of memory per row read,
-44 MB at 1M questions, plus the latest 65,536 ids in a dict). A row repeating an earlier row exactly (same id, same content) is dropped and counted
-as skipped (``skipped_duplicate_id``); a row with an earlier row's id and other content is
-refused with one line naming the id, since no choice between the two is safe and a build with
-duplicate (id, language) rows cannot be sampled.
+44 MB at 1M questions, plus the latest 65,536 ids in a dict). A row repeating an earlier row
+exactly (same id, same content) is dropped and counted as skipped (``skipped_duplicate_id``);
+a row with an earlier row's id and other content is refused with one line naming the id,
+since no choice between the two is safe and a build with duplicate (id, language) rows cannot
+be sampled.
 """
 
 from __future__ import annotations
