@@ -112,7 +112,7 @@ class FileSource(QASource):
         return {"kind": self.format, **self._stat}
 
 
-class _ScanningReader:
+class ScanningReader:
     """A binary file as ijson reads it: a leading UTF-8 BOM dropped, the bytes read so far
     counted (``offset``), and ``surrogates`` set once a surrogate escape has gone by."""
 
@@ -154,7 +154,7 @@ class SquadSource(FileSource):
             restart = False
             try:
                 with _open_binary(self.path) as f:
-                    reader = _ScanningReader(f)
+                    reader = ScanningReader(f)
                     try:
                         for a, article in enumerate(backend.items(reader, "data.item", use_float=True)):
                             if reader.surrogates and backend is ijson:
@@ -184,7 +184,7 @@ class SquadSource(FileSource):
 
         try:
             with _open_binary(self.path) as f:
-                reader = _ScanningReader(f)
+                reader = ScanningReader(f)
                 try:
                     events = backend.parse(reader)
                     first = next(events, None)

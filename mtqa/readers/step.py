@@ -30,7 +30,6 @@ be sampled.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections import deque
@@ -44,6 +43,7 @@ from mtqa.errors import MtqaError
 from mtqa.pipeline.stats import ROWS_OUT, StageStats
 from mtqa.pipeline.step import Chunk, Step
 from mtqa.readers.base import QASource, SourceBatch
+from mtqa.readers.files import ScanningReader
 from mtqa.readers.normalize import ROWS_REPAIRED, SKIP_DUPLICATE_ID, SKIPPED, skipped_key
 from mtqa.readers.seen import IdRecord, id_hash
 from mtqa.readers.spec import open_source
@@ -163,8 +163,9 @@ class ReaderStep(Step):
         return now
 
 
-#: Largest SQuAD JSON file whose questions :func:`cheap_row_count` counts by parsing it.
-COUNT_SQUAD_MAX_BYTES = 64 << 20
+#: Largest SQuAD JSON file whose questions :func:`cheap_row_count` counts (streamed with ijson,
+#: about 0.2 s for 33 MB here; a larger file gets a progress bar without a total).
+COUNT_SQUAD_MAX_BYTES = 1 << 30
 
 
 def cheap_row_count(source: QASource) -> int | None:
@@ -184,9 +185,17 @@ def cheap_row_count(source: QASource) -> int | None:
                     last = block[-1:]
             return lines + (last != b"\n")
         if kind in ("squad", "sample") and path.stat().st_size <= COUNT_SQUAD_MAX_BYTES:
-            doc = json.loads(path.read_bytes())
-            return sum(len(p.get("qas") or []) for a in doc.get("data") or [] for p in a.get("paragraphs") or [])
-    except (OSError, ValueError, TypeError, AttributeError, pa.ArrowException):
+            import ijson
+
+            # Streamed, one paragraph's questions at a time: a whole parse held the file's size
+            # several times over before the first chunk.
+            with open(path, "rb") as f:
+                try:
+                    return sum(len(qas) for qas in ijson.items(ScanningReader(f), "data.item.paragraphs.item.qas")
+                               if isinstance(qas, list))
+                except ijson.JSONError:
+                    return None  # the read reports where
+    except (OSError, ValueError, TypeError, AttributeError, pa.ArrowException, ImportError):
         return None  # the read itself will report what is wrong with the file
     return None
 

@@ -3,6 +3,8 @@ last lines, progress totals and lines, --cache-dir (item 10)."""
 
 from __future__ import annotations
 
+import codecs
+import json
 import logging
 import os
 import stat
@@ -109,6 +111,17 @@ def test_expected_rows_of_local_files(jsonl, tmp_path):
     assert ReaderStep([open_source(str(jsonl), limit=10)], 5).expected_rows() == 10
     assert ReaderStep([open_source("sample"), open_source(str(tmp_path / "qa.parquet"))], 5).expected_rows() == 71
     assert ReaderStep([open_source(str(jsonl))], 5, num_shards=4, shard_index=1).expected_rows() == 7  # an estimate
+
+
+def test_expected_rows_of_squad_files_are_counted_streaming(tmp_path):
+    doc = {"data": [{"title": f"T{a}", "paragraphs": [
+        {"context": "Some text.", "qas": [{"id": f"{a}-{p}-{q}", "question": "What?", "answers": []}
+                                         for q in range(p + 1)]} for p in range(3)]} for a in range(4)]}
+    path = tmp_path / "squad.json"
+    path.write_bytes(codecs.BOM_UTF8 + json.dumps(doc).encode())  # a BOM, as some editors write
+    assert ReaderStep([open_source(str(path))], 5).expected_rows() == 4 * (1 + 2 + 3)
+    path.write_text(json.dumps(doc)[:-40], encoding="utf-8")  # cut short: no total, the read reports it
+    assert ReaderStep([open_source(str(path))], 5).expected_rows() is None
 
 
 def test_bars_have_a_total_and_log_lines_stand_in_for_them(caplog):
