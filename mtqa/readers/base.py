@@ -15,7 +15,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -26,10 +26,12 @@ from mtqa.readers.normalize import (
     SKIP_EMPTY_PASSAGE,
     SKIP_EMPTY_QUESTION,
     SKIPPED,
+    normalize_row,
     repair_record,
     row_id,
     skipped_key,
 )
+from mtqa.readers.spans import given_answers
 from mtqa.readers.titles import SKIP_TITLE_LEFT_OUT
 from mtqa.schema import QA_SCHEMA
 
@@ -103,6 +105,9 @@ class QASource(ABC):
 
     #: Hub sources skip (and count) rows with an empty question or passage; files raise.
     skip_empty = False
+    #: Set on the translation members of a parallel source: answers keep their starts as
+    #: written, unchecked (:mod:`mtqa.readers.spans`), so that assemble can check and count them.
+    given_spans = False
 
     def __init__(
         self, spec: str, name: str, split: str, *, limit: int | None = None, batch_size: int = 1000
@@ -124,6 +129,16 @@ class QASource(ABC):
         """The languages this source gives rows in, the source language included; empty for
         a source of source-language rows only (a parallel source lists its own)."""
         return ()
+
+    def _row_record(self, row: dict, where: str, position: Any) -> dict:
+        """One row of the local-file layout (:func:`~mtqa.readers.normalize.normalize_row`) as
+        a record, with its ``position`` (for joining the members of a parallel source)."""
+        rec = normalize_row(row, where)
+        if self.given_spans and not rec["is_impossible"]:
+            value = row.get("answers") if row.get("answers") is not None else row.get("answer")
+            rec["answers"] = given_answers(value, where)
+        rec["position"] = position
+        return rec
 
     @abstractmethod
     def _records(self) -> Iterator[tuple[str, dict]]:

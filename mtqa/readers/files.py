@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from mtqa.errors import MtqaError, one_line
 from mtqa.io import parse_json_bytes, sha256_file
 from mtqa.readers.base import QASource
-from mtqa.readers.normalize import normalize_row, parse_answers, parse_flag, text_field
+from mtqa.readers.normalize import parse_answers, parse_flag, text_field
 from mtqa.readers.spans import given_answers
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,6 @@ class FileSource(QASource):
 
     format: str
     label: str
-    given_spans = False
 
     def __init__(self, spec: str, path: Path, name: str, split: str, *, shown_path: str | None = None,
                  **kw: Any) -> None:
@@ -92,15 +91,6 @@ class FileSource(QASource):
 
     def what(self) -> str:
         return f"{self.label} {self.shown_path}"
-
-    def _record(self, row: dict, where: str, position: int) -> dict:
-        """One row of the local-file layout as a record (see the class docstring)."""
-        rec = normalize_row(row, where)
-        if self.given_spans and not rec["is_impossible"]:
-            value = row.get("answers") if row.get("answers") is not None else row.get("answer")
-            rec["answers"] = given_answers(value, where)
-        rec["position"] = position
-        return rec
 
     def _describe(self) -> dict:
         if self._stat is None:
@@ -322,7 +312,7 @@ class JsonlSource(FileSource):
                         ) from None
                     if not isinstance(obj, dict):
                         raise MtqaError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-                    yield where, self._record(obj, where, lineno)
+                    yield where, self._row_record(obj, where, lineno)
         except (OSError, EOFError, zlib.error) as e:
             raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
 
@@ -349,7 +339,7 @@ class ParquetSource(FileSource):
             for batch in pf.iter_batches(batch_size=max(self.batch_size, 256), columns=columns):
                 for obj in batch.to_pylist():
                     where = f"{self.path} row {row}"
-                    yield where, self._record(obj, where, row)
+                    yield where, self._row_record(obj, where, row)
                     row += 1
         except (pa.ArrowException, OSError) as e:
             raise MtqaError(f"cannot read {self.path} at row {row}: {one_line(e)}") from None

@@ -18,7 +18,7 @@ from typing import Any
 
 from mtqa.errors import MtqaError, one_line
 from mtqa.readers.base import QASource, SkippedRecord
-from mtqa.readers.normalize import SkipRow, normalize_row
+from mtqa.readers.normalize import SkipRow
 
 #: A Hub mapper: one row of the dataset → its QA records (raise SkipRow for none).
 Mapper = Callable[[dict], list[dict]]
@@ -109,7 +109,7 @@ class HubSource(QASource):
             where = f"{self.name} ({where_ds}) row {index}"
             index += 1
             try:
-                recs = [normalize_row(row, where)] if d.mapper is None else d.mapper(row)
+                recs = [self._row_record(row, where, index - 1)] if d.mapper is None else d.mapper(row)
             except SkipRow as skip:
                 yield where, SkippedRecord(skip.reason)
                 continue
@@ -126,3 +126,15 @@ class HubSource(QASource):
                         raise MtqaError(f"{where}: field {field!r} must be a string")
                 rec["title"] = None if rec["title"] is None else str(rec["title"])
                 yield where, rec
+
+
+def open_hub(spec: str, body: str, name: str | None, split: str | None, **kw: Any) -> HubSource:
+    """``hub:OWNER/NAME[@REVISION][#CONFIG]``: a Hub dataset whose columns follow the
+    local-file layout, in one of its configs (``google/xquad#xquad.de``)."""
+    body, _, config = body.partition("#")
+    hub_id, _, revision = body.partition("@")
+    if not re.fullmatch(r"[\w.\-]+/[\w.\-]+", hub_id):
+        raise MtqaError(f"bad Hub dataset id {hub_id!r} in {spec!r}: expected hub:OWNER/NAME[@REVISION][#CONFIG]")
+    dataset = HubDataset(hub_id.split("/")[1], hub_id, config or None, "train", None, False, "")
+    auto = re.sub(r"[^A-Za-z0-9_.\-]+", "_", dataset.name)
+    return HubSource(spec, dataset, revision or None, name or auto, split or "train", **kw)

@@ -30,6 +30,7 @@ from typing import Any
 from mtqa.errors import MtqaError
 from mtqa.readers.base import QASource, SkippedRecord
 from mtqa.readers.files import FileSource, file_name, open_file, split_from_name
+from mtqa.readers.hub import open_hub
 from mtqa.schema import Origin
 
 JOINS = ("id", "position")
@@ -44,12 +45,13 @@ _MLQA_RE = re.compile(r"(dev|test)-context-([a-z]{2})-question-([a-z]{2})\.json"
 class ParallelSource(QASource):
     """The rows of ``members[source_lang]``, each with its translations from the other members.
 
-    ``members``: one file source per language (the translation files with ``given_spans``);
+    ``members``: one source per language, a file or a Hub config (the translations with
+    ``given_spans``);
     ``join``: ``"id"`` or ``"position"``. The translation files are read once, on first use,
     and kept in memory (parallel QA sets are small: XQuAD's 12 files take 14 MB).
     """
 
-    def __init__(self, spec: str, members: dict[str, FileSource], name: str, split: str, *, join: str = "id",
+    def __init__(self, spec: str, members: dict[str, QASource], name: str, split: str, *, join: str = "id",
                  source_lang: str = "en", label: str = "parallel files", **kw: Any) -> None:
         super().__init__(spec, name, split, **kw)
         if join not in JOINS:
@@ -187,7 +189,9 @@ def open_mlqa(spec: str, folder: str, name: str | None, split: str | None, kw: d
 
 def open_generic(spec: str, body: str, name: str | None, split: str | None, kw: dict,
                  source_lang: str = "en") -> ParallelSource:
-    """``parallel:en=PATH+pt=PATH[+join=id|position][+name=NAME]``."""
+    """``parallel:en=PATH+pt=PATH[+join=id|position][+name=NAME]``; a PATH may be a Hub
+    dataset's config, ``hub:OWNER/NAME[@REVISION]#CONFIG`` (one config per language, as
+    ``google/xquad`` has them)."""
     paths: dict[str, str] = {}
     options: dict[str, str] = {}
     for part in body.split("+"):
@@ -207,10 +211,15 @@ def open_generic(spec: str, body: str, name: str | None, split: str | None, kw: 
     if source_lang not in paths:
         raise MtqaError(f"bad parallel spec {spec!r}: no {source_lang}=PATH, and the rows of a build are its "
                         "source-language questions")
-    source_path = Path(paths[source_lang]).expanduser()
-    name = name or options.get("name") or file_name(source_path)
-    split = split or split_from_name(source_path) or "train"
-    members = {lang: _member(Path(p).expanduser(), lang, name, split, kw) for lang, p in paths.items()}
+    source = paths[source_lang]
+    if source.startswith("hub:"):  # the name and split a hub: spec of its own would get
+        first = open_hub(spec, source[4:], name or options.get("name"), split, **kw)
+        name, split = first.name, first.split
+    else:
+        name = name or options.get("name") or file_name(Path(source).expanduser())
+        split = split or split_from_name(Path(source).expanduser()) or "train"
+    members = {lang: (open_hub(f"{lang}={p}", p[4:], name, split, **kw) if p.startswith("hub:")
+                      else _member(Path(p).expanduser(), lang, name, split, kw)) for lang, p in paths.items()}
     return ParallelSource(spec, members, name, split, join=options.get("join", "id"), source_lang=source_lang,
                           label="parallel files", **kw)
 

@@ -6,27 +6,28 @@ A spec is one of
 - a registered Hub dataset (``squad``, ``squad_v2``, ``nq``, ``trivia_qa``, ``ms_marco``,
   ``wiki_qa``, ``duorc``, ``duorc_paraphrase``, ``newsqa``, ``yahoo_qa``), optionally pinned as
   ``NAME@REVISION``;
-- ``hub:OWNER/NAME[@REVISION]``: any Hub dataset whose columns follow the local-file layout;
+- ``hub:OWNER/NAME[@REVISION][#CONFIG]``: any Hub dataset whose columns follow the local-file
+  layout, in one of its configs;
 - a local file, by extension or with an explicit prefix: ``squad:PATH`` / ``*.json``
   (SQuAD v1.1 or v2.0), ``jsonl:PATH`` / ``*.jsonl``, ``parquet:PATH`` / ``*.parquet``
   (``.json.gz`` and ``.jsonl.gz`` are read through gzip), ``tydiqa:PATH`` (TyDi QA, also
   recognised in a ``.jsonl`` file), ``arrow:PATH`` / ``*.arrow`` / a folder (a ``datasets``
   ``save_to_disk`` folder or an mtqa build, :mod:`mtqa.readers.arrow`);
 - parallel data (:mod:`mtqa.readers.parallel`): ``xquad:DIR``, ``mlqa:DIR``,
-  ``parallel:en=PATH+pt=PATH[+join=position][+name=NAME]``.
+  ``parallel:en=PATH+pt=PATH[+join=position][+name=NAME]``, where a PATH may be a
+  ``hub:OWNER/NAME[@REVISION]#CONFIG`` (a Hub dataset with one config per language).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 
 from mtqa.errors import MtqaError
 from mtqa.readers.base import QASource
 from mtqa.readers.files import FILE_FORMATS, open_file, open_sample
-from mtqa.readers.hub import HubDataset, HubSource
+from mtqa.readers.hub import HubSource, open_hub
 from mtqa.readers.parallel import PARALLEL_FORMATS, open_parallel
 from mtqa.readers.registry import HUB_SOURCES
 
@@ -49,12 +50,7 @@ def _open(spec: str, name: str | None, split: str | None, kw: dict, source_lang:
     if sep and prefix in FILE_FORMATS and rest:
         return open_file(spec, prefix, rest, name, split, **kw)
     if sep and prefix == "hub" and rest:
-        hub_id, _, revision = rest.partition("@")
-        if not re.fullmatch(r"[\w.\-]+/[\w.\-]+", hub_id):
-            raise MtqaError(f"bad Hub dataset id {hub_id!r} in {spec!r}: expected hub:OWNER/NAME[@REVISION]")
-        dataset = HubDataset(hub_id.split("/")[1], hub_id, None, "train", None, False, "")
-        auto = re.sub(r"[^A-Za-z0-9_.\-]+", "_", dataset.name)
-        return HubSource(spec, dataset, revision or None, name or auto, split or "train", **kw)
+        return open_hub(spec, rest, name, split, **kw)
     key, _, revision = spec.partition("@")
     if key in HUB_SOURCES:
         dataset = HUB_SOURCES[key]
@@ -112,7 +108,7 @@ def list_sources() -> list[dict]:
         ("xquad", "xquad:DIR: XQuAD's xquad.LANG.json files, human translations joined by id"),
         ("mlqa", "mlqa:DIR: MLQA's SPLIT-context-L-question-L.json files, joined by id"),
         ("parallel", "parallel:en=PATH+pt=PATH[+join=position]: one file per language"),
-        ("hub", "hub:OWNER/NAME[@REVISION]: a Hub dataset with the local-file columns"),
+        ("hub", "hub:OWNER/NAME[@REVISION][#CONFIG]: a Hub dataset with the local-file columns"),
     ]:
         out.append({"name": f"{fmt}:", "kind": "pattern", "hub_id": None, "config": None,
                     "split": "train", "verified": True, "description": text})

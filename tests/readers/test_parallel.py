@@ -153,3 +153,43 @@ def test_squad_v2_dev_joined_with_its_portuguese_translation(shared_data):
     assert described["is_impossible_differs"] == {"pt": 0}
     assert src.stats.counts[f"skipped_{SKIP_NOT_IN_SOURCE}"] == 5795
     assert sum(1 for r in rows if r["parallel"]) == 6078
+
+
+def hub_layout(root: Path, articles_by_lang: dict) -> str:
+    """A dataset repository as the Hub holds google/xquad (one config ``xquad.LANG`` per
+    language, split ``validation``, its columns id/context/question/answers), as a local
+    folder ``owner/xq`` that ``datasets.load_dataset`` opens like a Hub id, offline."""
+    repo = root / "owner" / "xq"
+    repo.mkdir(parents=True)
+    configs = []
+    for lang, articles in articles_by_lang.items():
+        rows = [{"id": qid, "title": title, "context": context, "question": question,
+                 "answers": {"text": [t for t, _ in answers or []], "answer_start": [s for _, s in answers or []]}}
+                for title, paragraphs in articles for context, qas in paragraphs for qid, question, answers in qas]
+        (repo / f"{lang}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                            encoding="utf-8")
+        configs.append(f"- config_name: xquad.{lang}\n  data_files:\n  - split: validation\n    path: {lang}.jsonl\n")
+    (repo / "README.md").write_text("---\nconfigs:\n" + "".join(configs) + "---\n", encoding="utf-8")
+    return "owner/xq"
+
+
+def test_a_hub_dataset_with_a_config_per_language_is_a_parallel_source(tmp_path, monkeypatch):
+    pytest.importorskip("datasets")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the revision lookup; datasets opens the local folder
+    hub_id = hub_layout(tmp_path, {"en": EN, "de": DE})
+    spec = f"parallel:en=hub:{hub_id}#xquad.en+de=hub:{hub_id}#xquad.de"
+    src = open_source(spec, split="validation")
+    assert src.langs == ("en", "de") and src.name == "xq" and src.split == "validation"
+    rows = read_all(spec, split="validation").to_pylist()
+    assert [r["id"] for r in rows] == ["xq:q1", "xq:q2", "xq:q3"]
+    assert rows[0]["parallel"] == [{"lang": "de", "origin": "human", "title": "Paris", "question": "Wo liegt Paris?",
+                                    "passage": "Paris liegt in Frankreich.",
+                                    "answers": [{"text": "Frankreich", "answer_start": 15}]}]
+    assert rows[1]["parallel"][0]["answers"] == [{"text": "Paris", "answer_start": 3}]  # as given, unchecked
+    assert rows[0]["answers"] == [{"text": "France", "answer_start": 12}]
+    described = src.describe()
+    assert described["files"]["de"]["kind"] == "hub" and described["files"]["de"]["config"] == "xquad.de"
+    assert described["not_in_source"] == {"de": 1}
+    assert open_source(f"hub:{hub_id}#xquad.de", split="validation").dataset.config == "xquad.de"
