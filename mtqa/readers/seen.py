@@ -9,7 +9,7 @@ merged as a log-structured merge tree does (equal-sized runs merge, so there are
 log2(n / flush_at) + 1 of them and n ids cost O(n log n) to insert). The latest ``flush_at``
 ids stay in a dict until they fill a run. Two distinct ids collide with probability about
 n² / 2^129 (1.5e-27 at 1M ids); the row digest was already a 128-bit hash. At 10^8 ids
-the record holds 4.4 GB: such inputs want partitions with ids checked per source instead.
+the record holds 4.4 GB, in every partition (each reads the whole input).
 """
 
 from __future__ import annotations
