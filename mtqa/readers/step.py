@@ -164,7 +164,7 @@ class ReaderStep(Step):
 
 
 #: Largest SQuAD JSON file whose questions :func:`cheap_row_count` counts (streamed with ijson,
-#: about 0.2 s for 33 MB here; a larger file gets a progress bar without a total).
+#: 0.2 s for 100,000 questions in 35 MB here, docs/build.md; a larger file gets no total).
 COUNT_SQUAD_MAX_BYTES = 1 << 30
 
 
