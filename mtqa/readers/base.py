@@ -159,6 +159,11 @@ class QASource(ABC):
             described["title_split"] = self.title_split.describe(self._titles)
         return described
 
+    def identity(self) -> dict:
+        """What a resume must match: :meth:`describe` without the Hub revision the user did not
+        pin, which is looked up online and may be unknown offline (it stays in the manifest)."""
+        return {k: v for k, v in self.describe().items() if k != "revision"}
+
     def titles(self) -> list[str]:
         """The distinct titles of the source's rows, in first-seen order (a pass over all of
         them, ``limit`` aside). A row without a title cannot be split by title: an error."""

@@ -126,6 +126,12 @@ class ParallelSource(QASource):
         for _ in range(sum(self._counts["not_in_source"].values())):
             yield self.spec, SkippedRecord(SKIP_NOT_IN_SOURCE)
 
+    def identity(self) -> dict:
+        # Each member's own identity: a Hub member's looked-up revision is not one to match.
+        files = {lang: {k: v for k, v in m._describe().items() if k != "revision"}
+                 for lang, m in sorted(self.members.items())}
+        return {**super().identity(), "files": files}
+
     def _describe(self) -> dict:
         self._load()
         return {"kind": "parallel", "join": self.join, "source_lang": self.source_lang, "langs": list(self.langs),

@@ -112,9 +112,7 @@ class ReaderStep(Step):
         return cls(sources, chunk_size, num_shards, shard_index)
 
     def identity(self) -> dict:
-        # A Hub revision the user did not pin is looked up online and may be unknown offline:
-        # it goes into the manifest (describe), not into what a resume must match.
-        return {"sources": [{k: v for k, v in s.describe().items() if k != "revision"} for s in self.sources]}
+        return {"sources": [s.identity() for s in self.sources]}
 
     def describe(self) -> dict:
         return {"sources": [s.describe() for s in self.sources]}

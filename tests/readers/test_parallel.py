@@ -193,3 +193,21 @@ def test_a_hub_dataset_with_a_config_per_language_is_a_parallel_source(tmp_path,
     assert described["files"]["de"]["kind"] == "hub" and described["files"]["de"]["config"] == "xquad.de"
     assert described["not_in_source"] == {"de": 1}
     assert open_source(f"hub:{hub_id}#xquad.de", split="validation").dataset.config == "xquad.de"
+
+
+def test_a_hub_members_looked_up_revision_is_not_part_of_the_identity(tmp_path, monkeypatch):
+    """An unpinned Hub config's revision is looked up online: a resume offline must not differ."""
+    pytest.importorskip("datasets")
+    from mtqa.readers import ReaderStep
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub_id = hub_layout(tmp_path, {"en": EN, "de": DE})
+    spec = f"parallel:en=hub:{hub_id}#xquad.en+de=hub:{hub_id}#xquad.de"
+    online = ReaderStep([open_source(spec, split="validation")], 5)
+    offline = ReaderStep([open_source(spec, split="validation")], 5)
+    for member in online.sources[0].members.values():
+        member._resolved = "0" * 40  # what the Hub answered on the first run
+    assert online.describe() != offline.describe()  # the manifest records it
+    assert online.identity() == offline.identity()
