@@ -139,6 +139,7 @@ class SquadSource(FileSource):
         """``(index, article)`` for every item of the document's ``data`` list."""
         import ijson
 
+        self._check_layout()
         backend, done = ijson, 0
         while True:
             restart = False
@@ -154,7 +155,9 @@ class SquadSource(FileSource):
                                 done = a + 1
                                 yield a, article
                     except (ijson.JSONError, UnicodeDecodeError) as e:
-                        if reader.surrogates and backend is ijson:
+                        # The C parser also fails on what json reads (surrogate escapes, numbers
+                        # past 64 bits): the Python parser decides whether the file is malformed.
+                        if backend is ijson and not isinstance(e, UnicodeDecodeError):
                             restart = True
                         else:
                             self._diagnose(e, reader.offset)
@@ -162,30 +165,36 @@ class SquadSource(FileSource):
                 raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
             if not restart:
                 break
-            log.debug("%s: surrogate escapes; reading on with ijson's Python parser", self.shown_path)
+            log.debug("%s: reading on with ijson's Python parser", self.shown_path)
             backend = ijson.get_backend("python")
-        if done == 0:
-            self._check_layout(backend)
 
-    def _check_layout(self, backend) -> None:
-        """For a document that gave no article: refuse it unless it is an object whose
-        ``data`` is a list (an empty one is a valid, empty source)."""
+    def _check_layout(self) -> None:
+        """Refuse a document that is not an object with a ``data`` list (an empty list is a
+        valid, empty source), reading only up to where that list starts."""
         import ijson
 
-        try:
-            with _open_binary(self.path) as f:
-                reader = ScanningReader(f)
-                try:
-                    events = backend.parse(reader)
-                    first = next(events, None)
-                    if first is not None and first[:2] == ("", "start_map"):
-                        for prefix, event, value in events:
-                            if prefix == "data" and event == "start_array":
-                                return
-                except (ijson.JSONError, UnicodeDecodeError) as e:
-                    self._diagnose(e, reader.offset)
-        except (OSError, EOFError, zlib.error) as e:
-            raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
+        backend = ijson
+        while True:
+            try:
+                with _open_binary(self.path) as f:
+                    reader = ScanningReader(f)
+                    try:
+                        events = backend.parse(reader)
+                        first = next(events, None)
+                        if first is not None and first[:2] == ("", "start_map"):
+                            for prefix, event, _ in events:
+                                if prefix == "data" and event == "start_array":
+                                    return
+                                if prefix == "data" and event != "map_key":
+                                    break  # data is an object or a scalar
+                        break
+                    except (ijson.JSONError, UnicodeDecodeError) as e:
+                        if backend is ijson and not isinstance(e, UnicodeDecodeError):
+                            backend = ijson.get_backend("python")  # see _articles: it decides
+                            continue
+                        self._diagnose(e, reader.offset)
+            except (OSError, EOFError, zlib.error) as e:
+                raise MtqaError(f"cannot read {self.path}: {one_line(e)}") from None
         raise MtqaError(f"{self.path}: not SQuAD format (expected an object with a 'data' list)")
 
     def _diagnose(self, error: Exception, offset: int) -> None:

@@ -33,6 +33,7 @@ def whole_parse_rows(path, monkeypatch):
 
     class WholeDocument:
         JSONError = ijson.JSONError
+        parse = staticmethod(ijson.parse)  # the layout check before the articles
 
         @staticmethod
         def items(f, prefix, use_float=True):
@@ -80,11 +81,21 @@ def test_a_lone_surrogate_late_in_the_file_switches_parsers_without_losing_rows(
     ("[1, 2]", "not SQuAD format"),
     ('{"version": "x"}', "not SQuAD format"),
     ("", "malformed JSON"),
+    ('{"data": {"item": {"title": "T", "paragraphs": []}}}', "not SQuAD format"),  # "data.item" of an object
 ])
 def test_not_squad_layouts(tmp_path, text, message):
     path = tmp_path / "x.json"
     path.write_text(text)
     assert message in error_of(open_source, str(path))
+
+
+def test_numbers_past_64_bits_read_as_json_reads_them(tmp_path):
+    """ijson's C parser overflows where json does not: the Python parser reads on."""
+    plain, big = tmp_path / "plain.json", tmp_path / "big.json"
+    plain.write_text(json.dumps(doc([article("T", ["Alpha beta gamma.", "Delta epsilon."])])), encoding="utf-8")
+    big.write_text(plain.read_text(encoding="utf-8")[:-1] + ', "x": 123456789012345678901234567890123}',
+                   encoding="utf-8")
+    assert [r["question"] for r in rows(big)] == [r["question"] for r in rows(plain)] and len(rows(plain)) == 4
 
 
 def test_empty_data_list_is_an_empty_source(tmp_path):
