@@ -131,10 +131,12 @@ class HubSource(QASource):
 def open_hub(spec: str, body: str, name: str | None, split: str | None, **kw: Any) -> HubSource:
     """``hub:OWNER/NAME[@REVISION][#CONFIG]``: a Hub dataset whose columns follow the
     local-file layout, in one of its configs (``google/xquad#xquad.de``)."""
-    body, _, config = body.partition("#")
+    body, has_config, config = body.partition("#")
     hub_id, _, revision = body.partition("@")
     if not re.fullmatch(r"[\w.\-]+/[\w.\-]+", hub_id):
         raise MtqaError(f"bad Hub dataset id {hub_id!r} in {spec!r}: expected hub:OWNER/NAME[@REVISION][#CONFIG]")
+    if has_config and not re.fullmatch(r"[\w.\-]+", config):
+        raise MtqaError(f"bad Hub config {config!r} in {spec!r}: expected hub:OWNER/NAME[@REVISION][#CONFIG]")
     dataset = HubDataset(hub_id.split("/")[1], hub_id, config or None, "train", None, False, "")
     auto = re.sub(r"[^A-Za-z0-9_.\-]+", "_", dataset.name)
     return HubSource(spec, dataset, revision or None, name or auto, split or "train", **kw)

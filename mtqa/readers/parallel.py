@@ -218,14 +218,18 @@ def open_generic(spec: str, body: str, name: str | None, split: str | None, kw: 
         raise MtqaError(f"bad parallel spec {spec!r}: no {source_lang}=PATH, and the rows of a build are its "
                         "source-language questions")
     source = paths[source_lang]
+    members: dict[str, QASource] = {}
     if source.startswith("hub:"):  # the name and split a hub: spec of its own would get
-        first = open_hub(spec, source[4:], name or options.get("name"), split, **kw)
-        name, split = first.name, first.split
+        members[source_lang] = open_hub(f"{source_lang}={source}", source[4:], name or options.get("name"), split,
+                                        **kw)
+        name, split = members[source_lang].name, members[source_lang].split
     else:
         name = name or options.get("name") or file_name(Path(source).expanduser())
         split = split or split_from_name(Path(source).expanduser()) or "train"
-    members = {lang: (open_hub(f"{lang}={p}", p[4:], name, split, **kw) if p.startswith("hub:")
-                      else _member(Path(p).expanduser(), lang, name, split, kw)) for lang, p in paths.items()}
+    for lang, p in paths.items():
+        if lang not in members:
+            members[lang] = (open_hub(f"{lang}={p}", p[4:], name, split, **kw) if p.startswith("hub:")
+                             else _member(Path(p).expanduser(), lang, name, split, kw))
     return ParallelSource(spec, members, name, split, join=options.get("join", "id"), source_lang=source_lang,
                           label="parallel files", **kw)
 

@@ -193,6 +193,8 @@ def test_a_hub_dataset_with_a_config_per_language_is_a_parallel_source(tmp_path,
     assert described["files"]["de"]["kind"] == "hub" and described["files"]["de"]["config"] == "xquad.de"
     assert described["not_in_source"] == {"de": 1}
     assert open_source(f"hub:{hub_id}#xquad.de", split="validation").dataset.config == "xquad.de"
+    assert "bad Hub config '' in 'hub:owner/xq#'" in error_of(open_source, "hub:owner/xq#")
+    assert "bad Hub dataset id 'xq' in 'en=hub:xq#xquad.en'" in error_of(open_source, "parallel:en=hub:xq#xquad.en+de=x.json")
 
 
 def test_a_hub_members_looked_up_revision_is_not_part_of_the_identity(tmp_path, monkeypatch):
