@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Measured, interleaved, load_average  # noqa: E402
+from _harness import Measured, interleaved, load_average, peak_rss_mb  # noqa: E402
 
 from mtqa.eval.search import top_k  # noqa: E402
 
@@ -47,10 +47,6 @@ def reset_peak() -> float:
     """Reset the peak RSS (Linux: clear_refs 5) and return the current RSS in MB."""
     Path("/proc/self/clear_refs").write_text("5")
     return _status_mb("VmRSS")
-
-
-def peak_rss_mb() -> float:
-    return _status_mb("VmHWM")
 
 
 def make_data(n: int, dim: int, nq: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ A random model rarely emits ``</s>``, so every output would run to its length ca
 side uses the build's caps too (``--raw-buckets``: one call per length bucket, capped as the
 build caps it), and ``translate.max_length_ratio=1.0``, ``max_length_offset=5`` keep the
 outputs near their inputs' lengths, as real translations are. The outputs of the two sides
-are compared (they should be equal). The answer projection scores a random model's junk
+are compared (at least 99% must be equal, else the run exits). The answer projection scores a random model's junk
 outputs slowly (72.9 s of 78 s on the tiny CPU check), which no real model's outputs cost,
 so both sides build with ``projection.enabled=false`` (and the filter without
 ``answer_lost``, which needs it); ``--projection`` keeps it on.
@@ -217,9 +217,8 @@ def main() -> None:
         cpu = sum(v for k, v in stages.items() if k != "translate")
         print(f"stage seconds: {', '.join(f'{k} {v:.2f}' for k, v in stages.items())}; CPU steps "
               f"{cpu:.1f} s = {cpu / timing['build'].output['seconds']:.0%} of the build's wall time")
-        out_b, out_r = timing["build"].output["outputs"], timing["raw"].output["outputs"]
-        equal = sum(a == b for lang in out_r for a, b in zip(out_b[lang], out_r[lang], strict=True))
-        print(f"build translations equal to raw's: {equal / n:.2%}", flush=True)
+        print(bench_build.compare_outputs(timing["build"].output["outputs"], timing["raw"].output["outputs"]),
+              flush=True)
     print(f"load average at end: {load_average()}")
     if work_dir:
         work_dir.cleanup()

@@ -57,13 +57,14 @@ sys.path.insert(0, str(BENCHMARKS))
 sys.path.insert(0, str(ROOT))
 
 import _repro_report as report  # noqa: E402 (run as python benchmarks/reproduce_hybrid.py)
+from _common import SHARED_DATA  # noqa: E402
 
 from mtqa.errors import MtqaError  # noqa: E402
+from mtqa.eval.lareqa import BENCHMARK_LANGS  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-SHARED_DATA = ROOT.parent / "shared" / "data"
-XQUAD_R_LANGS = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
+XQUAD_R_LANGS = BENCHMARK_LANGS["xquad-r"]
 XX, XY, HYBRID = "xx", "xy", "hybrid"
 
 
