@@ -529,15 +529,22 @@ def _has_end(ends: list[int], lo: int, hi: int) -> bool:
     return i < len(ends) and ends[i] <= hi
 
 
+#: The matcher's defaults, shared with :class:`mtqa.projection.ProjectionConfig`.
+DEFAULT_THRESHOLD = 0.75
+DEFAULT_MARGIN = 0.05
+DEFAULT_NEAR = 0.1
+DEFAULT_MIN_FUZZY_CHARS = 4
+
+
 def find_span(
     answer: str,
     passage: str,
     *,
     anchor: float | None = None,
-    threshold: float = 0.75,
-    margin: float = 0.05,
-    min_fuzzy_chars: int = 4,
-    near: float = 0.1,
+    threshold: float = DEFAULT_THRESHOLD,
+    margin: float = DEFAULT_MARGIN,
+    min_fuzzy_chars: int = DEFAULT_MIN_FUZZY_CHARS,
+    near: float = DEFAULT_NEAR,
     fuzzy: bool = True,
     passage_norm: Normalised | None = None,
 ) -> Match | None:

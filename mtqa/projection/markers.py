@@ -64,6 +64,8 @@ class MarkerPair(_Pair):
     def __new__(cls, open: str = "[", close: str = "]",
                 variants: Sequence[Sequence[str]] = SQUARE_VARIANTS) -> MarkerPair:
         try:
+            if isinstance(variants, str | bytes) or not isinstance(variants, Sequence):
+                raise TypeError
             pairs = tuple((str(o), str(c)) for o, c in variants)
         except (TypeError, ValueError):
             raise MtqaError(f"marker variants must be pairs of strings, got {variants!r}") from None
@@ -89,13 +91,11 @@ class MarkerPair(_Pair):
             if "open" not in value or "close" not in value:
                 raise MtqaError("marker pair: needs 'open' and 'close'")
             variants = value.get("variants")
-            return cls(value["open"], value["close"], SQUARE_VARIANTS if variants is None else tuple(variants))
+            return cls(value["open"], value["close"], SQUARE_VARIANTS if variants is None else variants)
         if isinstance(value, Sequence) and not isinstance(value, str) and len(value) in (2, 3):
             opening, closing = value[0], value[1]
             if len(value) == 3:
-                if isinstance(value[2], str) or not isinstance(value[2], Sequence):
-                    raise MtqaError(f"marker variants must be pairs of strings, got {value[2]!r}")
-                return cls(opening, closing, tuple(value[2]))
+                return cls(opening, closing, value[2])
             variants = SQUARE_VARIANTS if (opening, closing) == ("[", "]") else ()
             return cls(opening, closing, variants)
         raise MtqaError(f"a marker pair is [open, close] or {{open: ..., close: ...}}, got {value!r}")

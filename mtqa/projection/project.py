@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 
 from mtqa.config_fields import StrEnum
 from mtqa.errors import MtqaError
-from mtqa.projection.fuzzy import Normalised, find_span
+from mtqa.pipeline.stats import ANSWERS_PREFIX
+from mtqa.projection.fuzzy import (
+    DEFAULT_MARGIN,
+    DEFAULT_MIN_FUZZY_CHARS,
+    DEFAULT_NEAR,
+    DEFAULT_THRESHOLD,
+    Normalised,
+    find_span,
+)
 from mtqa.projection.markers import DEFAULT_MARKERS, MarkedSource, MarkerPair, accept, extract
 
 __all__ = [
@@ -45,7 +53,7 @@ class Method(StrEnum):
     @property
     def stat_key(self) -> str:
         """The per-language stat key counting answers projected this way: ``answers_marker``..."""
-        return f"answers_{self.value}"
+        return f"{ANSWERS_PREFIX}{self.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +102,10 @@ class ProjectionConfig:
     marker_pairs: list[MarkerPair] = field(default_factory=lambda: list(DEFAULT_MARKERS))
     per_model: dict[str, dict] = field(default_factory=dict)
     fuzzy: bool = True
-    fuzzy_threshold: float = 0.75
-    anchor_near: float = 0.1
-    anchor_margin: float = 0.05
-    min_fuzzy_chars: int = 4
+    fuzzy_threshold: float = DEFAULT_THRESHOLD
+    anchor_near: float = DEFAULT_NEAR
+    anchor_margin: float = DEFAULT_MARGIN
+    min_fuzzy_chars: int = DEFAULT_MIN_FUZZY_CHARS
 
     def __post_init__(self) -> None:
         for name in ("enabled", "markers", "fuzzy"):
@@ -108,6 +116,10 @@ class ProjectionConfig:
         self.marker_pairs = [MarkerPair.of(p) for p in self.marker_pairs]
         if self.markers and not self.marker_pairs:
             raise MtqaError("projection.marker_pairs is empty but projection.markers is on")
+        for name in ("fuzzy_threshold", "anchor_near", "anchor_margin"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise MtqaError(f"projection.{name} must be a number, got {value!r}")
         if not 0 < self.fuzzy_threshold <= 1:
             raise MtqaError(f"projection.fuzzy_threshold must be in (0, 1], got {self.fuzzy_threshold}")
         if not 0 <= self.anchor_near <= 1:
