@@ -15,7 +15,10 @@ from mtqa.scale.config import Executor, TaskCache
               help="A pipeline shipped with mtqa (default, paper) or a YAML file. Default: the embedded offline default.")
 @click.option("--langs", metavar="CODES", help="Target languages, comma-separated ISO 639-1 codes, e.g. de,es,zh.")
 @click.option("--sources", metavar="SPECS",
-              help="Comma-separated sources: registered names (see `mtqa sources`) or files (.json SQuAD, .jsonl, .parquet).")
+              help="Comma-separated sources: registered names (NAME[@REVISION], see `mtqa sources`), "
+                   "hub:OWNER/NAME[@REVISION][#CONFIG], files (.json SQuAD, .jsonl, .parquet, .arrow or a folder; "
+                   "squad:/jsonl:/parquet:/tydiqa:/arrow: prefixes) or parallel data (xquad:DIR, mlqa:DIR, "
+                   "parallel:en=PATH+de=PATH, where a PATH may be hub:OWNER/NAME#CONFIG).")
 @click.option("--model", metavar="MODEL",
               help="'toy', a CTranslate2 model dir, a Hugging Face checkpoint dir or Hub id (converted once and cached), "
                    "or a template with {lang} for one Marian model per pair.")
@@ -68,7 +71,8 @@ def build(pipeline, langs, sources, model, device, out, limit, beam_size, max_ba
       mtqa build                                   # offline default: embedded sample, toy model
       mtqa build --langs de,es --model facebook/nllb-200-distilled-600M --sources squad_v2 --out out/squad
       mtqa build --pipeline paper --num-shards 8 --shard-index 3
-      mtqa build --sources xquad:../shared/data/xquad --no-mt --title-fraction 0.5 --out out/xquad-train
+      git clone https://github.com/google-deepmind/xquad
+      mtqa build --sources xquad:xquad --no-mt --title-fraction 0.5 --out out/xquad-train
 
     Killed at any point, the same command continues where it stopped. Rows that fail the
     quality filter are listed with their reasons by `mtqa report OUT`.

@@ -107,7 +107,8 @@ def list_sources() -> list[dict]:
         ("arrow", "arrow:PATH, *.arrow or a folder: datasets save_to_disk, an mtqa build"),
         ("xquad", "xquad:DIR: XQuAD's xquad.LANG.json files, human translations joined by id"),
         ("mlqa", "mlqa:DIR: MLQA's SPLIT-context-L-question-L.json files, joined by id"),
-        ("parallel", "parallel:en=PATH+pt=PATH[+join=position]: one file (or hub:OWNER/NAME#CONFIG) per language"),
+        ("parallel", "parallel:en=PATH+pt=PATH[+join=position][+name=NAME]: one file (or hub:OWNER/NAME[@REVISION]#CONFIG) "
+                     "per language"),
         ("hub", "hub:OWNER/NAME[@REVISION][#CONFIG]: a Hub dataset with the local-file columns"),
     ]:
         out.append({"name": f"{fmt}:", "kind": "pattern", "hub_id": None, "config": None,
