@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import tempfile
 from pathlib import Path
 
@@ -146,6 +147,8 @@ def main() -> None:
         distinct = len({int(i) for b in sampler for i in b.id_codes})
 
     examples = epoch["mtqa epoch"].output
+    if distinct != examples:
+        sys.exit(f"an epoch paired {examples:,} examples but only {distinct:,} distinct ids: an id came twice")
     naive_examples = epoch["naive epoch"].output
     pairs = sum(len(b) for b in batches)
     print(f"{rows:,} rows ({args.ids:,} ids x {len(LANGS)} languages) in {chunks:,} memory-mapped chunks; "
