@@ -112,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-lang", type=int, default=None, help="texts per language (default: all)")
     parser.add_argument("--processes", type=int, default=0, help="N for the parallel rows (0 = one per core)")
-    parser.add_argument("--repeats", type=int, default=1, help="best of R timings per row")
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved runs per row (median, with the fastest beside it)")
     args = parser.parse_args()
     print(f"load average at start: {load_average()}")
     texts, truth = xquad_r_texts(args.per_lang)
