@@ -108,9 +108,15 @@ class Step(ABC):
             self.stats = StageStats(self.name)
             with self.stats.timer():
                 chunk = self.process(chunk)
-            chunk.stats[self.name] = self.stats
-            self.totals.merge(self.stats)
+            self._record(chunk, self.stats)
             yield chunk
+
+    def _record(self, chunk: Chunk, stats: StageStats) -> None:
+        """Give ``chunk`` this step's ``stats`` and add them to the run's totals (a step that
+        overrides :meth:`run` calls this for every chunk it yields)."""
+        chunk.stats[self.name] = stats
+        self.stats = stats
+        self.totals.merge(stats)
 
     def close(self) -> None:
         """Release resources (models, files, worker processes). Called once by the executor."""

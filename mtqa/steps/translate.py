@@ -251,9 +251,7 @@ class TranslateStep(Step):
         total = sum(work)
         for chunk, stats, share in zip(window.chunks, window.stats, work, strict=True):
             stats.seconds += window.seconds * (share / total if total else 1 / len(window.chunks))
-            chunk.stats[self.name] = stats
-            self.stats = stats
-            self.totals.merge(stats)
+            self._record(chunk, stats)
             yield chunk
 
     @staticmethod
