@@ -1,4 +1,4 @@
-"""Parallel sources: QA data that people translated, one file per language.
+"""Parallel sources: QA data that people translated, one file (or Hub config) per language.
 
 A :class:`ParallelSource` reads the source-language file as the rows of the build and joins
 every other language's file to it, by question id (``join="id"``) or by position in the file
@@ -15,9 +15,10 @@ Specs (see :func:`open_parallel`):
 - ``mlqa:DIR``: MLQA's ``SPLIT-context-L-question-L.json`` files (DIR, or its ``dev/`` and
   ``test/``), ids aligned across languages; ``--split dev|test`` picks one when both are there;
 - ``parallel:en=PATH+pt=PATH[+join=position][+name=NAME]``: any files, one per language,
-  each in a format :func:`~mtqa.readers.files.open_file` reads.
+  each in a format :func:`~mtqa.readers.files.open_file` reads, or a Hub dataset's config
+  (``hub:OWNER/NAME[@REVISION]#CONFIG``, :func:`~mtqa.readers.hub.open_hub`).
 
-docs/parallel.md has runnable examples on ``../shared/data``.
+docs/parallel.md has examples, and where to get their data.
 """
 
 from __future__ import annotations
